@@ -62,7 +62,8 @@ std::string random_uuid() {
 bool is_acceptable_request_id(std::string_view text) noexcept {
   if (text.empty() || text.size() > 128) return false;
   for (char c : text) {
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' || c == '-';
+    const bool ok =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -77,7 +78,8 @@ std::string new_request_id() {
 std::string generate_api_token() {
   std::array<unsigned char, 32> b{};
   random_bytes(b.data(), static_cast<int>(b.size()));
-  static constexpr std::string_view kB64Url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static constexpr std::string_view kB64Url =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out = "ivr_";
   unsigned bits = 0;
   int nbits = 0;

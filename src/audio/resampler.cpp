@@ -1,0 +1,74 @@
+#include "ivr/audio/resampler.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include <speex/speex_resampler.h>
+
+namespace ivr::audio {
+
+struct Resampler::State {
+  SpeexResamplerState* speex = nullptr;
+  ~State() {
+    if (speex != nullptr) speex_resampler_destroy(speex);
+  }
+};
+
+Resampler::Resampler(int input_rate, int output_rate, int quality)
+    : state_(std::make_unique<State>()), input_rate_(input_rate), output_rate_(output_rate) {
+  if (input_rate <= 0 || output_rate <= 0 || input_rate > 384'000 || output_rate > 384'000) {
+    throw std::invalid_argument("resampler: bad rate " + std::to_string(input_rate) + " -> " +
+                                std::to_string(output_rate));
+  }
+  int err = 0;
+  state_->speex = speex_resampler_init(1, static_cast<spx_uint32_t>(input_rate),
+                                       static_cast<spx_uint32_t>(output_rate), quality, &err);
+  if (state_->speex == nullptr || err != RESAMPLER_ERR_SUCCESS) {
+    throw std::invalid_argument(std::string("resampler: ") + speex_resampler_strerror(err));
+  }
+  // Without this the filter's start-up delay shows as leading zeros (see STYLE.md).
+  speex_resampler_skip_zeros(state_->speex);
+}
+
+Resampler::~Resampler() = default;
+Resampler::Resampler(Resampler&&) noexcept = default;
+Resampler& Resampler::operator=(Resampler&&) noexcept = default;
+
+void Resampler::process(std::span<const std::int16_t> in, std::vector<std::int16_t>& out) {
+  const std::size_t start = out.size();
+  const std::size_t capacity =
+      in.size() * static_cast<std::size_t>(output_rate_) / static_cast<std::size_t>(input_rate_) + 64;
+  out.resize(start + capacity);
+  spx_uint32_t in_len = static_cast<spx_uint32_t>(in.size());
+  spx_uint32_t out_len = static_cast<spx_uint32_t>(capacity);
+  speex_resampler_process_int(state_->speex, 0, in.data(), &in_len, out.data() + start, &out_len);
+  out.resize(start + out_len);
+}
+
+void Resampler::flush(std::vector<std::int16_t>& out) {
+  // Push the filter's latency worth of silence through to release the tail.
+  const int latency = speex_resampler_get_input_latency(state_->speex);
+  std::vector<std::int16_t> zeros(static_cast<std::size_t>(latency), 0);
+  const std::size_t expected = static_cast<std::size_t>(speex_resampler_get_output_latency(state_->speex));
+  const std::size_t start = out.size();
+  process(zeros, out);
+  if (out.size() - start > expected) out.resize(start + expected);
+}
+
+void Resampler::reset() {
+  speex_resampler_reset_mem(state_->speex);
+  speex_resampler_skip_zeros(state_->speex);
+}
+
+std::vector<std::int16_t> resample(std::span<const std::int16_t> in, int input_rate, int output_rate,
+                                   int quality) {
+  if (input_rate == output_rate) return {in.begin(), in.end()};
+  Resampler r(input_rate, output_rate, quality);
+  std::vector<std::int16_t> out;
+  out.reserve(in.size() * static_cast<std::size_t>(output_rate) / static_cast<std::size_t>(input_rate) + 64);
+  r.process(in, out);
+  r.flush(out);
+  return out;
+}
+
+}  // namespace ivr::audio
