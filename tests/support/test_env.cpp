@@ -15,8 +15,12 @@ std::string required_env(const char* name) {
 
 }  // namespace
 
-std::string database_url() { return required_env("IVR_TEST_DATABASE_URL"); }
-std::string redis_url() { return required_env("IVR_TEST_REDIS_URL"); }
+std::string database_url() {
+  return required_env("IVR_TEST_DATABASE_URL");
+}
+std::string redis_url() {
+  return required_env("IVR_TEST_REDIS_URL");
+}
 
 store::DatabaseConfig database_config() {
   store::DatabaseConfig config;

@@ -25,9 +25,9 @@ struct ServerConfig {
   std::string address = "127.0.0.1";
   std::uint16_t port = 8100;  // 0 = ephemeral (tests)
   std::size_t max_connections = 1024;
-  std::size_t max_header_bytes = 16 * 1024;  // larger → 431
-  std::chrono::milliseconds read_timeout{10'000};   // a request must arrive whole within this
-  std::chrono::milliseconds idle_timeout{60'000};   // keep-alive connection with no request
+  std::size_t max_header_bytes = 16 * 1024;        // larger → 431
+  std::chrono::milliseconds read_timeout{10'000};  // a request must arrive whole within this
+  std::chrono::milliseconds idle_timeout{60'000};  // keep-alive connection with no request
   std::chrono::milliseconds write_timeout{30'000};
   bool reuse_port = true;  // SO_REUSEPORT: several processes may share the port
 };

@@ -56,7 +56,8 @@ struct HttpResponse {
   std::string body;
 
   static HttpResponse json(int status, std::string body);
-  static HttpResponse text(int status, std::string body, std::string_view content_type = "text/plain; charset=utf-8");
+  static HttpResponse text(int status, std::string body,
+                           std::string_view content_type = "text/plain; charset=utf-8");
   // {"error":{"code","message"}} with the given status.
   static HttpResponse error(int status, std::string_view code, std::string_view message);
 };
