@@ -22,7 +22,7 @@ namespace ivr::store {
 
 struct RedisConfig {
   std::string url = "redis://127.0.0.1:56379/0";  // redis://[:password@]host:port[/db]
-  std::string password;                          // from VOICE_AI_REDIS_PASSWORD or redis.password_file
+  std::string password;                           // from VOICE_AI_REDIS_PASSWORD or redis.password_file
   std::chrono::milliseconds command_timeout{1'000};
   std::chrono::milliseconds connect_timeout{1'000};
   std::chrono::milliseconds reconnect_min{100};
@@ -85,8 +85,8 @@ class RateLimiter {
  public:
   virtual ~RateLimiter() = default;
   // Token bucket `key` refilling at `per_second` up to `burst`; takes `cost` tokens when available.
-  virtual boost::asio::awaitable<Result<RateDecision>> acquire(std::string key, double per_second, double burst,
-                                                               double cost = 1.0) = 0;
+  virtual boost::asio::awaitable<Result<RateDecision>> acquire(std::string key, double per_second,
+                                                               double burst, double cost = 1.0) = 0;
 };
 
 // Atomic Lua token bucket (EVALSHA, falling back to EVAL on NOSCRIPT), time from Redis TIME so several

@@ -39,7 +39,7 @@ std::string_view to_string(TokenScope scope);
 std::optional<TokenScope> parse_token_scope(std::string_view text);
 
 struct TokenRecord {
-  std::string id;                          // uuid of the token row
+  std::string id;  // uuid of the token row
   TokenScope scope = TokenScope::call;
   std::optional<std::string> domain_uuid;  // bound to one domain, or any domain when empty
   bool revoked = false;
