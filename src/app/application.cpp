@@ -1,0 +1,303 @@
+#include "ivr/app/application.hpp"
+
+#include <csignal>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "ivr/api/conversation_routes.hpp"
+#include "ivr/api/request_observer.hpp"
+#include "ivr/api/routes.hpp"
+#include "ivr/api/tenant_cache.hpp"
+#include "ivr/api/tenant_guard.hpp"
+#include "ivr/app/systemd.hpp"
+#include "ivr/conversation/call_service.hpp"
+#include "ivr/conversation/chat_service.hpp"
+#include "ivr/conversation/knowledge.hpp"
+#include "ivr/conversation/provider_registry.hpp"
+#include "ivr/core/logging.hpp"
+#include "ivr/core/secret_box.hpp"
+#include "ivr/net/http_client.hpp"
+#include "ivr/net/http_server.hpp"
+#include "ivr/providers/fallback.hpp"
+#include "ivr/providers/tts.hpp"
+#include "ivr/store/calls.hpp"
+#include "ivr/store/database.hpp"
+#include "ivr/store/migrations.hpp"
+#include "ivr/store/redis.hpp"
+#include "ivr/store/secretaries.hpp"
+#include "ivr/store/usage.hpp"
+#include "ivr/webhooks/outbox.hpp"
+#include "settings.hpp"
+
+namespace asio = boost::asio;
+
+namespace ivr::app {
+namespace {
+
+LogSettings log_settings(const Config& c) {
+  return {c.log.level, c.log.format == "json"};
+}
+
+std::unique_ptr<SecretBox> master_key(const Config& c) {
+  if (c.security.master_key.empty()) return nullptr;
+  auto box = SecretBox::from_text(c.security.master_key);  // validated by the config loader
+  return box ? std::make_unique<SecretBox>(std::move(*box)) : nullptr;
+}
+
+webhooks::WebhookSenderConfig webhook_config(const Config& c, const std::string& version) {
+  webhooks::WebhookSenderConfig w;
+  w.poll_interval = std::chrono::milliseconds(c.webhooks.poll_interval_ms);
+  w.max_attempts = static_cast<int>(c.webhooks.max_attempts);
+  w.max_age = std::chrono::milliseconds(c.webhooks.max_age_ms);
+  w.initial_backoff = std::chrono::milliseconds(c.webhooks.initial_backoff_ms);
+  w.max_backoff = std::chrono::milliseconds(c.webhooks.max_backoff_ms);
+  w.request_timeout = std::chrono::milliseconds(c.webhooks.request_timeout_ms);
+  w.version = version;
+  return w;
+}
+
+// Everything the daemon runs, built once in dependency order (members are destroyed in reverse).
+class Daemon {
+ public:
+  Daemon(const Config& config, const RunOptions& options)
+      : config_(config),
+        options_(options),
+        log_(module_logger("app")),
+        db_pool_(static_cast<std::size_t>(config.workers.db_threads)),
+        db_(db_pool_, database_config(config)),
+        redis_(io_, redis_config(config)),
+        subscriber_(io_, redis_config(config)),
+        pg_domains_(store::make_pg_domain_directory(db_, domain_source(config))),
+        pg_tokens_(store::make_pg_token_store(db_)),
+        domains_(*pg_domains_, {std::chrono::milliseconds(config.tenancy.domain_cache_ttl_ms),
+                                std::chrono::milliseconds(config.tenancy.negative_cache_ttl_ms)}),
+        tokens_(*pg_tokens_, {std::chrono::milliseconds(config.tenancy.token_cache_ttl_ms),
+                              std::chrono::milliseconds(config.tenancy.negative_cache_ttl_ms)}),
+        limiter_(store::make_redis_rate_limiter(redis_)),
+        guard_(tokens_, domains_, limiter_.get(), config.rate_limit, metrics_, config.redis.key_prefix),
+        observer_(metrics_, config.server.access_log),
+        http_(io_),
+        box_(master_key(config)),
+        secretary_repo_(db_),
+        call_repo_(db_),
+        usage_repo_(db_),
+        secretaries_(secretary_repo_),
+        registry_(http_, espeak_, breakers_, box_.get(), &metrics_),
+        webhook_sender_(io_, db_, http_, webhook_config(config, options.version), box_.get(), &metrics_),
+        calls_(call_repo_, secretaries_, webhook_sender_),
+        chat_(secretaries_, call_repo_, redis_, registry_, knowledge_, usage_repo_, &calls_,
+              conversation::ChatSettings{config.redis.key_prefix}),
+        started_(std::chrono::steady_clock::now()) {}
+
+  int run() {
+    build_routes();
+    register_pool_metrics();
+    subscribe_invalidations();
+    redis_.start();
+    subscriber_.start();
+    if (!box_) {
+      log_->warn(
+          "no master key (security.master_key_file / VOICE_AI_SECURITY_MASTER_KEY): provider API keys and "
+          "webhook secrets cannot be stored; offline providers still work");
+    }
+
+    server_ = std::make_unique<net::HttpServer>(io_, router_, server_config(config_), &observer_);
+    if (auto started = server_->start(); !started) {
+      log_->critical("cannot listen on {}:{}: {}", config_.server.address, config_.server.port,
+                     started.error().message());
+      return 1;
+    }
+    webhook_sender_.start();  // after a successful listen: a started sender must be stopped before exit
+    log_->info("voice-ai-ivr {} listening on {}:{} (domains: {}, rate limit {}/s burst {})", options_.version,
+               config_.server.address, server_->port(), config_.tenancy.domain_source,
+               config_.rate_limit.requests_per_second, config_.rate_limit.burst);
+
+    asio::signal_set signals(io_, SIGTERM, SIGINT, SIGHUP);
+    asio::co_spawn(io_, handle_signals(signals), asio::detached);
+    if (auto interval = watchdog_interval()) {
+      asio::co_spawn(io_, watchdog(*interval / 2), asio::detached);
+    }
+    notify_ready();
+    io_.run();
+    db_pool_.join();
+    log_->info("stopped");
+    return 0;
+  }
+
+ private:
+  void build_routes() {
+    api::register_ops_routes(router_, api::OpsDependencies{
+                                          metrics_,
+                                          [this]() { return probe_postgres(); },
+                                          [this]() { return probe_redis(); },
+                                          options_.version,
+                                          started_,
+                                          [this] { return draining_; },
+                                      });
+    api::register_tenant_routes(router_, guard_, config_.rate_limit);
+    api::register_conversation_routes(
+        router_, std::make_shared<api::ConversationDependencies>(api::ConversationDependencies{
+                     guard_, secretaries_, secretary_repo_, registry_, chat_, calls_, redis_, usage_repo_,
+                     webhook_sender_, box_.get(), config_.redis.key_prefix}));
+    // Count every HTTP handler in the in-flight gauge (WebSocket sessions are counted as connections).
+    for (const auto& route : router_.routes()) {
+      if (route->handler) route->handler = api::count_in_flight(metrics_, route->handler);
+    }
+  }
+
+  void register_pool_metrics() {
+    metrics_.gauge_callback("ivr_db_pool_connections", "Postgres pool size", {},
+                            [this] { return static_cast<double>(db_.pool_size()); });
+    metrics_.gauge_callback("ivr_db_pool_in_use", "Postgres connections in use", {},
+                            [this] { return static_cast<double>(db_.connections_in_use()); });
+    metrics_.gauge_callback("ivr_redis_connected", "1 when the Redis command connection is up", {},
+                            [this] { return redis_.connected() ? 1.0 : 0.0; });
+  }
+
+  void subscribe_invalidations() {
+    const std::string prefix = config_.redis.key_prefix;
+    subscriber_.subscribe(prefix + api::kDomainInvalidateChannel,
+                          [this](std::string_view, std::string_view message) {
+                            if (message == "*") {
+                              domains_.invalidate_all();
+                            } else {
+                              domains_.invalidate(std::string(message));
+                            }
+                          });
+    subscriber_.subscribe(prefix + api::kTokenInvalidateChannel,
+                          [this](std::string_view, std::string_view) { tokens_.invalidate_all(); });
+  }
+
+  asio::awaitable<std::string> probe_postgres() {
+    Result<void> ok = co_await db_.ping();
+    co_return ok ? std::string() : std::string("unreachable");
+  }
+
+  asio::awaitable<std::string> probe_redis() {
+    std::vector<std::string> ping{"PING"};  // GCC 12: no braced lists inside co_await expressions
+    Result<store::RedisReply> reply = co_await redis_.command(std::move(ping));
+    co_return reply ? std::string() : std::string("unreachable");
+  }
+
+  asio::awaitable<void> handle_signals(asio::signal_set& signals) {
+    for (;;) {
+      const int signal = co_await signals.async_wait(asio::use_awaitable);
+      if (signal == SIGHUP) {
+        reload();
+        continue;
+      }
+      log_->info("signal {}: draining for up to {} ms", signal, config_.server.drain_timeout_ms);
+      notify_stopping();
+      draining_ = true;
+      co_await server_->shutdown(std::chrono::milliseconds(config_.server.drain_timeout_ms));
+      co_await webhook_sender_.stop();
+      subscriber_.stop();
+      redis_.stop();
+      signals.cancel();
+      io_.stop();
+      co_return;
+    }
+  }
+
+  // Reloads what can change at run time: log level and format, access log, default rate limits.
+  // Listening address, stores and pools need a restart.
+  void reload() {
+    notify_reloading();
+    ConfigLoad loaded = load_config(options_.source);
+    if (!loaded.ok()) {
+      for (const auto& e : loaded.errors) log_->error("reload refused: {}: {}", e.key, e.message);
+      notify_ready();
+      return;
+    }
+    init_logging(log_settings(loaded.config));
+    observer_.set_access_log(loaded.config.server.access_log);
+    guard_.set_limits(loaded.config.rate_limit);
+    domains_.invalidate_all();
+    tokens_.invalidate_all();
+    log_->info("configuration reloaded (log, access log, rate limits, caches); other changes need a restart");
+    notify_ready();
+  }
+
+  asio::awaitable<void> watchdog(std::chrono::microseconds period) {
+    asio::steady_timer timer(io_);
+    for (;;) {
+      notify_watchdog();  // sent from the io thread: a stuck loop stops the pings
+      timer.expires_after(period);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+  }
+
+  Config config_;
+  RunOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  asio::io_context io_{1};
+  asio::thread_pool db_pool_;
+  store::Database db_;
+  store::RedisClient redis_;
+  store::RedisSubscriber subscriber_;
+  std::unique_ptr<store::DomainDirectory> pg_domains_;
+  std::unique_ptr<store::TokenStore> pg_tokens_;
+  api::CachedDomainDirectory domains_;
+  api::CachedTokenStore tokens_;
+  std::unique_ptr<store::RateLimiter> limiter_;
+  MetricsRegistry metrics_;
+  api::TenantGuard guard_;
+  api::AccessObserver observer_;
+  net::HttpClient http_;
+  std::unique_ptr<SecretBox> box_;
+  providers::EspeakEngine espeak_;
+  providers::CircuitBreakers breakers_;
+  store::SecretaryRepository secretary_repo_;
+  store::CallRepository call_repo_;
+  store::UsageRepository usage_repo_;
+  conversation::SecretaryDirectory secretaries_;
+  conversation::NoKnowledgeBase knowledge_;
+  conversation::ProviderRegistry registry_;
+  webhooks::WebhookSender webhook_sender_;
+  conversation::CallService calls_;
+  conversation::ChatService chat_;
+  net::Router router_;
+  std::unique_ptr<net::HttpServer> server_;
+  std::chrono::steady_clock::time_point started_;
+  bool draining_ = false;
+};
+
+}  // namespace
+
+int migrate(const Config& config, std::chrono::seconds wait) {
+  auto log = module_logger("migrate");
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    Result<store::MigrationReport> report =
+        store::blocking_migrate(database_config(config), config.database.migrations_dir);
+    if (report) {
+      log->info("migrations: {} applied now, {} already applied", report->applied.size(),
+                report->already_applied);
+      return 0;
+    }
+    if (report.error() != Errc::unavailable || std::chrono::steady_clock::now() >= deadline) {
+      log->critical("migrations failed: {}", report.error().message());
+      return 1;
+    }
+    log->warn("database unreachable; retrying migrations");
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+}
+
+int run_daemon(const Config& config, const RunOptions& options) {
+  init_logging(log_settings(config));
+  if (config.database.migrate_on_start) {
+    if (int rc = migrate(config, std::chrono::seconds(30)); rc != 0) return rc;
+  }
+  Daemon daemon(config, options);
+  return daemon.run();
+}
+
+}  // namespace ivr::app
