@@ -43,15 +43,20 @@ listen_addresses = '127.0.0.1'
 port = $pg_port
 unix_socket_directories = '$pg_dir'
 max_connections = 200
-fsync = off
-synchronous_commit = off
-full_page_writes = off
 CONF
+    if [ "${IVR_PG_FAST:-0}" = 1 ]; then
+      # Test clusters only (scripts/test.sh): throw-away data, so durability is traded for speed.
+      printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' >>"$pg_dir/data/postgresql.conf"
+    fi
     # Loopback only, private to this checkout: trust is acceptable here. Production uses a password.
     cat >"$pg_dir/data/pg_hba.conf" <<CONF
 local all all trust
 host  all all 127.0.0.1/32 trust
 CONF
+  fi
+  # The port may have changed since initdb (IVR_PG_PORT): the last `port =` line wins.
+  if [ "$(grep '^port = ' "$pg_dir/data/postgresql.conf" | tail -1)" != "port = $pg_port" ]; then
+    echo "port = $pg_port" >>"$pg_dir/data/postgresql.conf"
   fi
   if ! pg_running; then
     as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 30 start >/dev/null

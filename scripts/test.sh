@@ -10,6 +10,7 @@ cd "$root"
 build=${IVR_BUILD_DIR:-$root/build}
 
 export IVR_WORK_DIR=${IVR_TEST_WORK_DIR:-$root/.work/test}
+export IVR_PG_FAST=1  # throw-away test cluster: no fsync
 export IVR_PG_PORT=${IVR_TEST_PG_PORT:-55433}
 export IVR_REDIS_PORT=${IVR_TEST_REDIS_PORT:-56380}
 export IVR_SOURCE_DIR=$root

@@ -47,6 +47,19 @@ net::HttpResponse validation_response(const std::vector<conversation::Validation
   return json_response(422, body);
 }
 
+// "openai, deepgram" from a fallback chain's name "openai>deepgram" (vendor names only, never settings).
+std::string providers_tried(std::string_view chain) {
+  std::string list;
+  for (char c : chain) {
+    if (c == '>') {
+      list += ", ";
+    } else {
+      list += c;
+    }
+  }
+  return list;
+}
+
 std::optional<std::string> optional_string(const json& body, const char* key) {
   auto it = body.find(key);
   if (it == body.end() || it->is_null()) return std::nullopt;
@@ -189,7 +202,8 @@ awaitable<net::HttpResponse> transcribe(Deps d, TenantRequest& r) {
     co_return parsed.error() == Errc::unsupported_media_type
         ? api_error(Errc::unsupported_media_type, "the audio must be a WAV file (RIFF/WAVE)")
         : api_error(Errc::unprocessable,
-                    "unsupported WAV encoding: use 16-bit PCM or G.711 (mu-law/A-law), mono or stereo");
+                    "the WAV file is truncated or malformed, or its encoding is unsupported: use 16-bit PCM "
+                    "or G.711 (mu-law/A-law), mono or stereo");
   }
   audio::PcmAudio mono = audio::first_channel(*parsed);
   const std::int64_t duration_ms = mono.duration_ms();
@@ -219,10 +233,13 @@ awaitable<net::HttpResponse> transcribe(Deps d, TenantRequest& r) {
   Result<providers::Transcript> transcript = co_await (*stt)->transcribe(std::move(request));
   if (!transcript) {
     log->warn("{} transcription failed: {}", r.log_context(), transcript.error().message());
-    co_return from_error(transcript.error(), "speech-to-text failed on every configured provider");
+    co_return from_error(transcript.error(), "speech-to-text failed on every configured provider (tried: " +
+                                                 providers_tried((*stt)->name()) + ")");
   }
-  (void)co_await d->usage.record(
-      {r.domain.uuid, "", "stt", transcript->provider, static_cast<double>(duration_ms) / 1000.0, "seconds"});
+  // Named first: GCC 12 miscompiles a braced list inside a co_await expression (STYLE.md).
+  store::UsageEvent usage{
+      r.domain.uuid, "", "stt", transcript->provider, static_cast<double>(duration_ms) / 1000.0, "seconds"};
+  (void)co_await d->usage.record(std::move(usage));
   co_return json_response(200, {{"text", transcript->text},
                                 {"language", transcript->language.empty() ? lang : transcript->language},
                                 {"duration_ms", duration_ms},
@@ -341,7 +358,8 @@ awaitable<net::HttpResponse> synthesize(Deps d, TenantRequest& r) {
     Result<providers::Synthesis> piece = co_await (*tts)->synthesize(std::move(request));
     if (!piece) {
       module_logger("api")->warn("{} synthesis failed: {}", r.log_context(), piece.error().message());
-      co_return from_error(piece.error(), "text-to-speech failed on every configured provider");
+      co_return from_error(piece.error(), "text-to-speech failed on every configured provider (tried: " +
+                                              providers_tried((*tts)->name()) + ")");
     }
     provider = piece->provider;
     if (!whole.samples.empty())
@@ -349,8 +367,9 @@ awaitable<net::HttpResponse> synthesize(Deps d, TenantRequest& r) {
     whole.samples.insert(whole.samples.end(), piece->audio.samples.begin(), piece->audio.samples.end());
   }
   std::string wav = audio::write_wav(whole);
-  (void)co_await d->usage.record(
-      {r.domain.uuid, "", "tts", provider, static_cast<double>(text->size()), "characters"});
+  store::UsageEvent usage{r.domain.uuid, "", "tts", provider, static_cast<double>(text->size()),
+                          "characters"};
+  (void)co_await d->usage.record(std::move(usage));
   if (cacheable) {
     std::vector<std::string> set{"SET", cache_key, wav, "EX", std::to_string(d->tts_cache_ttl_seconds)};
     (void)co_await d->redis.command(std::move(set));

@@ -303,7 +303,9 @@ boost::asio::awaitable<Result<ChatOutput>> ChatService::chat(ChatInput input) {
 
   Result<std::unique_ptr<providers::LanguageModel>> model = providers_.language_model(secretary);
   if (!model) co_return model.error();
-  Result<providers::ChatResult> answer = co_await (*model)->complete(std::move(request), {});
+  providers::TokenCallback no_streaming;  // named: no braced temporaries inside co_await (GCC 12, STYLE.md)
+  Result<providers::ChatResult> answer =
+      co_await (*model)->complete(std::move(request), std::move(no_streaming));
   if (!answer) {
     log->warn("{} every language model failed: {}", ctx, answer.error().message());
     co_return answer.error();
@@ -346,9 +348,15 @@ boost::asio::awaitable<Result<ChatOutput>> ChatService::chat(ChatInput input) {
   if (out.text.empty()) out.text = say.no_speech;
 
   if (answer->usage.prompt_tokens > 0 || answer->usage.completion_tokens > 0) {
-    (void)co_await usage_.record(
-        {input.domain_uuid, input.call_uuid, "llm", answer->provider,
-         static_cast<double>(answer->usage.prompt_tokens + answer->usage.completion_tokens), "tokens"});
+    // Named first: GCC 12 miscompiles a braced list inside a co_await expression (STYLE.md).
+    store::UsageEvent usage{
+        input.domain_uuid,
+        input.call_uuid,
+        "llm",
+        answer->provider,
+        static_cast<double>(answer->usage.prompt_tokens + answer->usage.completion_tokens),
+        "tokens"};
+    (void)co_await usage_.record(std::move(usage));
   }
   co_return co_await finish(out);
 }

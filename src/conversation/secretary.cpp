@@ -172,8 +172,16 @@ json settings_json(const Secretary& s, bool stored) {
     for (const auto& p : *chain) list.push_back(provider_to_json(p, stored));
     providers[name] = list;
   }
-  json targets = json::object();
-  for (const auto& [name, ext] : s.transfer_targets) targets[name] = ext;
+  // Stored as a list: a JSON object comes back sorted by name, and the order matters (the offline model
+  // sends "talk to a person" to the first target). The API keeps the {"name": "ext"} object form.
+  json targets = stored ? json::array() : json::object();
+  for (const auto& [name, ext] : s.transfer_targets) {
+    if (stored) {
+      targets.push_back({{"name", name}, {"extension", ext}});
+    } else {
+      targets[name] = ext;
+    }
+  }
   json faq = json::array();
   for (const auto& [q, a] : s.faq) faq.push_back({{"question", q}, {"answer", a}});
   json j = {{"providers", providers},
@@ -400,8 +408,16 @@ Result<Secretary> from_record(const store::SecretaryRecord& r) {
         }
       }
     }
-    for (const auto& [name, ext] : settings.value("transfer_targets", json::object()).items()) {
-      s.transfer_targets.emplace_back(name, ext.get<std::string>());
+    // Named: a range-for over items() of a temporary would iterate a destroyed object (C++20).
+    const json targets = settings.value("transfer_targets", json::object());
+    if (targets.is_array()) {
+      for (const auto& t : targets) {
+        s.transfer_targets.emplace_back(t.at("name").get<std::string>(),
+                                        t.at("extension").get<std::string>());
+      }
+    } else {
+      for (const auto& [name, ext] : targets.items())
+        s.transfer_targets.emplace_back(name, ext.get<std::string>());
     }
     s.fallback_extension = settings.value("fallback_extension", "");
     s.max_turns = settings.value("max_turns", 10);

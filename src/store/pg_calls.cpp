@@ -68,18 +68,19 @@ boost::asio::awaitable<Result<CallRecord>> CallRepository::ensure(std::string do
                                                                   std::string call_uuid,
                                                                   std::string secretary_id,
                                                                   std::string caller_id, std::string mode) {
-  co_return co_await db_.impl().run([=](pqxx::connection& c) -> Result<CallRecord> {
+  auto query = [=](pqxx::connection& c) -> Result<CallRecord> {
     pqxx::work tx(c);
     Result<CallRecord> call = ensure_in(tx, domain_uuid, call_uuid, secretary_id, caller_id, mode);
     if (call) tx.commit();
     return call;
-  });
+  };
+  co_return co_await db_.impl().run(std::move(query));
 }
 
 boost::asio::awaitable<Result<void>> CallRepository::append_turn(std::string domain_uuid,
                                                                  std::string call_uuid, CallMessage caller,
                                                                  CallMessage assistant) {
-  co_return co_await db_.impl().run([=](pqxx::connection& c) -> Result<void> {
+  auto query = [=](pqxx::connection& c) -> Result<void> {
     pqxx::work tx(c);
     const pqxx::result owned =
         tx.exec_params("UPDATE calls SET turns = turns + 1 WHERE call_uuid = $1::uuid AND domain_uuid = $2",
@@ -93,12 +94,13 @@ boost::asio::awaitable<Result<void>> CallRepository::append_turn(std::string dom
     }
     tx.commit();
     return {};
-  });
+  };
+  co_return co_await db_.impl().run(std::move(query));
 }
 
 boost::asio::awaitable<Result<std::optional<CallRecord>>> CallRepository::get(std::string domain_uuid,
                                                                               std::string call_uuid) {
-  co_return co_await db_.impl().run([=](pqxx::connection& c) {
+  auto query = [=](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     const pqxx::result res = tx.exec_params(
         "SELECT " + call_columns() + " FROM calls WHERE call_uuid = $1::uuid AND domain_uuid = $2", call_uuid,
@@ -107,12 +109,13 @@ boost::asio::awaitable<Result<std::optional<CallRecord>>> CallRepository::get(st
     CallRecord call = call_from_row(res[0]);
     load_messages(tx, call);
     return std::optional<CallRecord>(std::move(call));
-  });
+  };
+  co_return co_await db_.impl().run(std::move(query));
 }
 
 boost::asio::awaitable<Result<CallRecord>> CallRepository::end(std::string domain_uuid, std::string call_uuid,
                                                                CallEnd end, InCallEndTransaction also) {
-  co_return co_await db_.impl().run([=](pqxx::connection& c) -> Result<CallRecord> {
+  auto query = [=](pqxx::connection& c) -> Result<CallRecord> {
     pqxx::work tx(c);
     Result<CallRecord> existing = ensure_in(tx, domain_uuid, call_uuid, "", "", "turn");
     if (!existing) return existing;
@@ -134,7 +137,8 @@ boost::asio::awaitable<Result<CallRecord>> CallRepository::end(std::string domai
     if (also) also(tx, call);
     tx.commit();
     return call;
-  });
+  };
+  co_return co_await db_.impl().run(std::move(query));
 }
 
 }  // namespace ivr::store

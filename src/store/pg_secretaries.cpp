@@ -84,7 +84,7 @@ Result<SecretaryRecord> ensure_default_on(pqxx::connection& c, const SecretaryRe
 
 boost::asio::awaitable<Result<std::vector<SecretaryRecord>>> SecretaryRepository::list(
     std::string domain_uuid) {
-  co_return co_await db_.impl().run([domain_uuid](pqxx::connection& c) {
+  auto query = [domain_uuid](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     std::vector<SecretaryRecord> out;
     for (const auto& row :
@@ -94,40 +94,44 @@ boost::asio::awaitable<Result<std::vector<SecretaryRecord>>> SecretaryRepository
       out.push_back(from_row(row));
     }
     return out;
-  });
+  };
+  co_return co_await db_.impl().run(std::move(query));
 }
 
 boost::asio::awaitable<Result<std::optional<SecretaryRecord>>> SecretaryRepository::get(
     std::string domain_uuid, std::string id) {
   if (!is_valid_uuid(id)) co_return std::optional<SecretaryRecord>();
-  co_return co_await db_.impl().run([domain_uuid, id](pqxx::connection& c) {
+  auto query = [domain_uuid, id](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     const pqxx::result res =
         tx.exec_params(std::string("SELECT ") + kColumns +
                            " FROM secretaries WHERE domain_uuid = $1 AND secretary_id = $2::uuid",
                        domain_uuid, id);
     return res.empty() ? std::optional<SecretaryRecord>() : std::optional<SecretaryRecord>(from_row(res[0]));
-  });
+  };
+  co_return co_await db_.impl().run(std::move(query));
 }
 
 boost::asio::awaitable<Result<std::optional<SecretaryRecord>>> SecretaryRepository::get_default(
     std::string domain_uuid) {
-  co_return co_await db_.impl().run([domain_uuid](pqxx::connection& c) {
+  auto query = [domain_uuid](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
     const pqxx::result res = tx.exec_params(
         std::string("SELECT ") + kColumns + " FROM secretaries WHERE domain_uuid = $1 AND is_default",
         domain_uuid);
     return res.empty() ? std::optional<SecretaryRecord>() : std::optional<SecretaryRecord>(from_row(res[0]));
-  });
+  };
+  co_return co_await db_.impl().run(std::move(query));
 }
 
 boost::asio::awaitable<Result<SecretaryRecord>> SecretaryRepository::create(SecretaryRecord record) {
-  co_return co_await db_.impl().run([record](pqxx::connection& c) { return insert(c, record); });
+  auto query = [record](pqxx::connection& c) { return insert(c, record); };
+  co_return co_await db_.impl().run(std::move(query));
 }
 
 boost::asio::awaitable<Result<SecretaryRecord>> SecretaryRepository::update(SecretaryRecord r) {
   if (!is_valid_uuid(r.id)) co_return make_error_code(Errc::not_found);
-  co_return co_await db_.impl().run([r](pqxx::connection& c) -> Result<SecretaryRecord> {
+  auto query = [r](pqxx::connection& c) -> Result<SecretaryRecord> {
     pqxx::work tx(c);
     if (r.is_default) {
       tx.exec_params(
@@ -154,19 +158,21 @@ boost::asio::awaitable<Result<SecretaryRecord>> SecretaryRepository::update(Secr
       if (is_unique_violation(e)) return make_error_code(Errc::conflict);
       throw;
     }
-  });
+  };
+  co_return co_await db_.impl().run(std::move(query));
 }
 
 boost::asio::awaitable<Result<void>> SecretaryRepository::remove(std::string domain_uuid, std::string id) {
   if (!is_valid_uuid(id)) co_return make_error_code(Errc::not_found);
-  co_return co_await db_.impl().run([domain_uuid, id](pqxx::connection& c) -> Result<void> {
+  auto query = [domain_uuid, id](pqxx::connection& c) -> Result<void> {
     pqxx::work tx(c);
     const pqxx::result res = tx.exec_params(
         "DELETE FROM secretaries WHERE domain_uuid = $1 AND secretary_id = $2::uuid", domain_uuid, id);
     if (res.affected_rows() == 0) return make_error_code(Errc::not_found);
     tx.commit();
     return {};
-  });
+  };
+  co_return co_await db_.impl().run(std::move(query));
 }
 
 Result<SecretaryRecord> SecretaryRepository::blocking_ensure_default(SecretaryRecord record) {
@@ -174,7 +180,8 @@ Result<SecretaryRecord> SecretaryRepository::blocking_ensure_default(SecretaryRe
 }
 
 boost::asio::awaitable<Result<SecretaryRecord>> SecretaryRepository::ensure_default(SecretaryRecord record) {
-  co_return co_await db_.impl().run([record](pqxx::connection& c) { return ensure_default_on(c, record); });
+  auto query = [record](pqxx::connection& c) { return ensure_default_on(c, record); };
+  co_return co_await db_.impl().run(std::move(query));
 }
 
 }  // namespace ivr::store

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <regex>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -527,6 +528,9 @@ struct Vendor {
   std::function<std::unique_ptr<LanguageModel>(net::HttpClient&, RemoteProviderSettings)> make;
   bool stream;
 };
+
+// Short names in test listings (gtest would otherwise print the parameter's bytes).
+void PrintTo(const Vendor& v, std::ostream* os) { *os << v.name; }
 
 std::string vendor_name(const ::testing::TestParamInfo<Vendor>& info) {
   return info.param.name;

@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -412,6 +413,9 @@ struct Vendor {
   std::string path;
   std::function<std::unique_ptr<SpeechToText>(net::HttpClient&, RemoteProviderSettings)> make;
 };
+
+// Short names in test listings (gtest would otherwise print the parameter's bytes).
+void PrintTo(const Vendor& v, std::ostream* os) { *os << v.name; }
 
 std::string vendor_name(const ::testing::TestParamInfo<Vendor>& info) {
   return info.param.name;
