@@ -64,7 +64,7 @@ wrk -t1 -c"$connections" -d"${duration}s" --latency -s "$root/bench/wrk/fake_llm
   "http://127.0.0.1:$fake_port/v1/chat/completions" | grep -E "Requests/sec|50%|90%|99%|Non-2xx|Socket errors"
 echo
 echo "== POST /chat through the daemon, $connections concurrent calls, ${duration}s"
-wrk -t2 -c"$connections" -d"${duration}s" --latency -s "$lua" -H "X-Api-Key: $call" -H "X-Domain-UUID: $domain" \
+wrk -t$(( connections < 2 ? 1 : 2 )) -c"$connections" -d"${duration}s" --latency -s "$lua" -H "X-Api-Key: $call" -H "X-Domain-UUID: $domain" \
   -H "Content-Type: application/json" "$api/chat" | grep -E "Requests/sec|50%|90%|99%|Non-2xx|Socket errors"
 rm -f "$lua"
 echo "   (Requests/sec = turns/s; each turn also writes two call_messages rows and the Redis history)"

@@ -109,7 +109,8 @@ awaitable<net::HttpResponse> list_secretaries(Deps d, TenantRequest& r) {
 awaitable<net::HttpResponse> get_secretary(Deps d, TenantRequest& r) {
   std::string id(r.http.path_param("id"));
   std::optional<std::string> wanted = id == "default" ? std::nullopt : std::optional<std::string>(id);
-  Result<conversation::Secretary> s = co_await d->secretaries.resolve(r.domain.uuid, r.domain.name, wanted);
+  Result<conversation::Secretary> s =
+      co_await d->secretaries.resolve(r.domain.uuid, r.domain.name, wanted, /*fresh=*/true);
   if (!s)
     co_return from_error(s.error(), s.error() == Errc::not_found ? "no such secretary in this domain"
                                                                  : "cannot read the secretary");
@@ -128,6 +129,7 @@ awaitable<net::HttpResponse> create_secretary(Deps d, TenantRequest& r) {
   auto errors = conversation::apply_api_json(body, d->box, s);
   if (!errors.empty()) co_return validation_response(errors);
   Result<store::SecretaryRecord> created = co_await d->secretary_repo.create(conversation::to_record(s));
+  d->secretaries.invalidate(r.domain.uuid);
   if (!created) {
     co_return from_error(created.error(), created.error() == Errc::conflict
                                               ? "a secretary with this name already exists in the domain"
@@ -147,12 +149,13 @@ awaitable<net::HttpResponse> update_secretary(Deps d, TenantRequest& r) {
   std::string id(r.http.path_param("id"));
   std::optional<std::string> wanted = id == "default" ? std::nullopt : std::optional<std::string>(id);
   Result<conversation::Secretary> current =
-      co_await d->secretaries.resolve(r.domain.uuid, r.domain.name, wanted);
+      co_await d->secretaries.resolve(r.domain.uuid, r.domain.name, wanted, /*fresh=*/true);
   if (!current) co_return from_error(current.error(), "no such secretary in this domain");
   conversation::Secretary s = *current;
   auto errors = conversation::apply_api_json(body, d->box, s);
   if (!errors.empty()) co_return validation_response(errors);
   Result<store::SecretaryRecord> saved = co_await d->secretary_repo.update(conversation::to_record(s));
+  d->secretaries.invalidate(r.domain.uuid);
   if (!saved) {
     co_return from_error(saved.error(), saved.error() == Errc::conflict
                                             ? "a secretary with this name already exists in the domain"
@@ -165,6 +168,7 @@ awaitable<net::HttpResponse> update_secretary(Deps d, TenantRequest& r) {
 
 awaitable<net::HttpResponse> delete_secretary(Deps d, TenantRequest& r) {
   Result<void> done = co_await d->secretary_repo.remove(r.domain.uuid, std::string(r.http.path_param("id")));
+  d->secretaries.invalidate(r.domain.uuid);
   if (!done) co_return from_error(done.error(), "no such secretary in this domain");
   net::HttpResponse response;
   response.status = 204;

@@ -110,7 +110,31 @@ std::string history_key(const ChatSettings& settings, const ChatInput& input) {
 
 boost::asio::awaitable<Result<Secretary>> SecretaryDirectory::resolve(std::string domain_uuid,
                                                                       std::string domain_name,
-                                                                      std::optional<std::string> id) {
+                                                                      std::optional<std::string> id,
+                                                                      bool fresh) {
+  const std::string key = domain_uuid + "|" + (id ? *id : std::string());
+  const auto now = std::chrono::steady_clock::now();
+  if (!fresh) {
+    if (auto it = cache_.find(key); it != cache_.end() && it->second.expires > now)
+      co_return it->second.secretary;
+  }
+  Result<Secretary> loaded = co_await load(domain_uuid, domain_name, id);
+  if (loaded) {
+    constexpr std::size_t kMaxCached = 10'000;  // a bound, not a tuning knob: entries live seconds
+    if (cache_.size() >= kMaxCached) cache_.clear();
+    cache_[key] = Cached{std::chrono::steady_clock::now() + ttl_, *loaded};
+  }
+  co_return loaded;
+}
+
+void SecretaryDirectory::invalidate(const std::string& domain_uuid) {
+  const std::string prefix = domain_uuid + "|";
+  std::erase_if(cache_, [&](const auto& entry) { return entry.first.rfind(prefix, 0) == 0; });
+}
+
+boost::asio::awaitable<Result<Secretary>> SecretaryDirectory::load(const std::string& domain_uuid,
+                                                                   const std::string& domain_name,
+                                                                   const std::optional<std::string>& id) {
   if (id && !id->empty()) {
     Result<std::optional<store::SecretaryRecord>> found = co_await repo_.get(domain_uuid, *id);
     if (!found) co_return found.error();
@@ -193,25 +217,28 @@ ChatService::ChatService(SecretaryDirectory& secretaries, store::CallRepository&
       tickets_(tickets),
       settings_(std::move(settings)) {}
 
-boost::asio::awaitable<std::vector<providers::ChatMessage>> ChatService::load_history(const ChatInput& input,
-                                                                                      int turns) {
-  std::vector<providers::ChatMessage> history;
-  if (turns == 0) co_return history;
+boost::asio::awaitable<std::optional<std::vector<providers::ChatMessage>>> ChatService::cached_history(
+    const ChatInput& input) {
   std::vector<std::string> lrange{"LRANGE", history_key(settings_, input), "0", "-1"};
   Result<store::RedisReply> cached = co_await redis_.command(std::move(lrange));
-  if (cached && cached->type == store::RedisReply::Type::array && !cached->elements.empty()) {
-    for (const auto& e : cached->elements) {
-      const json m = json::parse(e.str, nullptr, false);
-      if (!m.is_object()) continue;
-      providers::ChatMessage msg;
-      msg.role = m.value("role", "user") == "assistant" ? providers::ChatMessage::Role::assistant
-                                                        : providers::ChatMessage::Role::user;
-      msg.content = m.value("content", "");
-      history.push_back(std::move(msg));
-    }
-    co_return history;
+  if (!cached || cached->type != store::RedisReply::Type::array || cached->elements.empty())
+    co_return std::nullopt;
+  std::vector<providers::ChatMessage> history;
+  for (const auto& e : cached->elements) {
+    const json m = json::parse(e.str, nullptr, false);
+    if (!m.is_object()) co_return std::nullopt;  // not ours: let Postgres answer
+    providers::ChatMessage msg;
+    msg.role = m.value("role", "user") == "assistant" ? providers::ChatMessage::Role::assistant
+                                                      : providers::ChatMessage::Role::user;
+    msg.content = m.value("content", "");
+    history.push_back(std::move(msg));
   }
-  // Cache miss or Redis down: Postgres has the whole transcript.
+  co_return history;
+}
+
+boost::asio::awaitable<std::vector<providers::ChatMessage>> ChatService::stored_history(
+    const ChatInput& input) {
+  std::vector<providers::ChatMessage> history;
   Result<std::optional<store::CallRecord>> call = co_await calls_.get(input.domain_uuid, input.call_uuid);
   if (call && call->has_value()) {
     for (const auto& m : (*call)->messages) {
@@ -225,11 +252,17 @@ boost::asio::awaitable<std::vector<providers::ChatMessage>> ChatService::load_hi
   co_return history;
 }
 
-boost::asio::awaitable<void> ChatService::remember(const ChatInput& input, const std::string& user,
-                                                   const std::string& reply) {
+boost::asio::awaitable<void> ChatService::remember(const ChatInput& input,
+                                                   const std::vector<providers::ChatMessage>& earlier,
+                                                   const std::string& user, const std::string& reply) {
   const std::string key = history_key(settings_, input);
-  std::vector<std::string> push{"RPUSH", key, json{{"role", "user"}, {"content", user}}.dump(),
-                                json{{"role", "assistant"}, {"content", reply}}.dump()};
+  std::vector<std::string> push{"RPUSH", key};
+  for (const auto& m : earlier) {  // a cold call: the cache starts with what Postgres had
+    const bool assistant = m.role == providers::ChatMessage::Role::assistant;
+    push.push_back(json{{"role", assistant ? "assistant" : "user"}, {"content", m.content}}.dump());
+  }
+  push.push_back(json{{"role", "user"}, {"content", user}}.dump());
+  push.push_back(json{{"role", "assistant"}, {"content", reply}}.dump());
   std::vector<std::string> expire{"EXPIRE", key, std::to_string(settings_.history_ttl_seconds)};
   // Best effort: Postgres already has the turn; a cache miss only costs a query.
   (void)co_await redis_.command(std::move(push));
@@ -246,9 +279,23 @@ boost::asio::awaitable<Result<ChatOutput>> ChatService::chat(ChatInput input) {
   const Secretary& secretary = *resolved;
   const Phrases& say = phrases(lang_of(secretary.language));
 
-  Result<store::CallRecord> call =
-      co_await calls_.ensure(input.domain_uuid, input.call_uuid, secretary.id, input.caller_id, "turn");
-  if (!call) co_return call.error();
+  // A warm call (its history is in Redis, under a key of this domain) costs one Postgres transaction per
+  // turn: the turn count comes from the history and the call row is known to exist. A cold one (first
+  // turn, Redis restarted or down) is looked up, and created, in Postgres first.
+  std::optional<std::vector<providers::ChatMessage>> history = co_await cached_history(input);
+  std::vector<providers::ChatMessage> cache_seed;  // cold calls only
+  int turns = 0;
+  if (history) {
+    turns = static_cast<int>(history->size() / 2);
+  } else {
+    Result<store::CallRecord> call =
+        co_await calls_.ensure(input.domain_uuid, input.call_uuid, secretary.id, input.caller_id, "turn");
+    if (!call) co_return call.error();
+    turns = call->turns;
+    history.emplace();
+    if (turns > 0) *history = co_await stored_history(input);
+    cache_seed = *history;
+  }
 
   ChatOutput out;
   const std::string user_text = input.text;
@@ -256,9 +303,16 @@ boost::asio::awaitable<Result<ChatOutput>> ChatService::chat(ChatInput input) {
     store::CallMessage caller{"caller", user_text, "", "", ""};
     store::CallMessage assistant{"assistant", result.text, result.action, result.transfer_to, ""};
     Result<void> saved = co_await calls_.append_turn(input.domain_uuid, input.call_uuid, caller, assistant);
+    if (!saved && saved.error() == Errc::not_found) {
+      // The Redis history outlived the call row (e.g. the database was restored): recreate it.
+      Result<store::CallRecord> call =
+          co_await calls_.ensure(input.domain_uuid, input.call_uuid, secretary.id, input.caller_id, "turn");
+      if (!call) co_return call.error();
+      saved = co_await calls_.append_turn(input.domain_uuid, input.call_uuid, caller, assistant);
+    }
     if (!saved) co_return saved.error();
-    co_await remember(input, user_text, result.text);
-    log->info("{} turn {}: action={}{}", ctx, call->turns + 1, result.action,
+    co_await remember(input, cache_seed, user_text, result.text);
+    log->info("{} turn {}: action={}{}", ctx, turns + 1, result.action,
               result.transfer_to.empty() ? "" : " transfer_to=" + result.transfer_to);
     co_return result;
   };
@@ -270,7 +324,7 @@ boost::asio::awaitable<Result<ChatOutput>> ChatService::chat(ChatInput input) {
   }
 
   // Too many turns: a human takes over.
-  if (call->turns >= secretary.max_turns && !secretary.fallback_extension.empty()) {
+  if (turns >= secretary.max_turns && !secretary.fallback_extension.empty()) {
     out.text = say.max_turns;
     out.action = "transfer";
     out.transfer_to = secretary.fallback_extension;
@@ -287,11 +341,10 @@ boost::asio::awaitable<Result<ChatOutput>> ChatService::chat(ChatInput input) {
   providers::ChatRequest request;
   request.messages.push_back(
       {providers::ChatMessage::Role::system, build_system_prompt(secretary, snippets), {}, {}, {}});
-  std::vector<providers::ChatMessage> history = co_await load_history(input, call->turns);
   const std::size_t keep = static_cast<std::size_t>(settings_.max_history_messages);
-  if (history.size() > keep)
-    history.erase(history.begin(), history.end() - static_cast<std::ptrdiff_t>(keep));
-  for (auto& m : history) request.messages.push_back(std::move(m));
+  if (history->size() > keep)
+    history->erase(history->begin(), history->end() - static_cast<std::ptrdiff_t>(keep));
+  for (auto& m : *history) request.messages.push_back(std::move(m));
   request.messages.push_back({providers::ChatMessage::Role::user, user_text, {}, {}, {}});
   request.tools = conversation_tools(secretary);
   request.knowledge = snippets;

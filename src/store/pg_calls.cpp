@@ -80,19 +80,20 @@ boost::asio::awaitable<Result<CallRecord>> CallRepository::ensure(std::string do
 boost::asio::awaitable<Result<void>> CallRepository::append_turn(std::string domain_uuid,
                                                                  std::string call_uuid, CallMessage caller,
                                                                  CallMessage assistant) {
+  // One statement, so one round trip and its own implicit transaction: the hot path of every turn. The
+  // messages are inserted only when the call row of this domain exists (and its turn count is bumped).
   auto query = [=](pqxx::connection& c) -> Result<void> {
-    pqxx::work tx(c);
-    const pqxx::result owned =
-        tx.exec_params("UPDATE calls SET turns = turns + 1 WHERE call_uuid = $1::uuid AND domain_uuid = $2",
-                       call_uuid, domain_uuid);
-    if (owned.affected_rows() == 0) return make_error_code(Errc::not_found);
-    for (const CallMessage* m : {&caller, &assistant}) {
-      tx.exec_params(
-          "INSERT INTO call_messages (call_uuid, domain_uuid, role, content, action, transfer_to) "
-          "VALUES ($1::uuid, $2, $3, $4, nullif($5, ''), nullif($6, ''))",
-          call_uuid, domain_uuid, m->role, m->content, m->action, m->transfer_to);
-    }
-    tx.commit();
+    pqxx::nontransaction tx(c);
+    const pqxx::result inserted = tx.exec_params(
+        "WITH owned AS (UPDATE calls SET turns = turns + 1 WHERE call_uuid = $1::uuid AND domain_uuid = $2 "
+        "RETURNING call_uuid, domain_uuid) "
+        "INSERT INTO call_messages (call_uuid, domain_uuid, role, content, action, transfer_to) "
+        "SELECT owned.call_uuid, owned.domain_uuid, m.role, m.content, nullif(m.action, ''), "
+        "nullif(m.transfer_to, '') FROM owned, (VALUES (1, $3, $4, $5, $6), (2, $7, $8, $9, $10)) "
+        "AS m(ord, role, content, action, transfer_to) ORDER BY m.ord",
+        call_uuid, domain_uuid, caller.role, caller.content, caller.action, caller.transfer_to,
+        assistant.role, assistant.content, assistant.action, assistant.transfer_to);
+    if (inserted.affected_rows() == 0) return make_error_code(Errc::not_found);
     return {};
   };
   co_return co_await db_.impl().run(std::move(query));

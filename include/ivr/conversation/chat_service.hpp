@@ -3,9 +3,11 @@
 // next action out. Owns the prompt, the tools, the action rules (allowed transfer targets, max turns) and
 // the call's history (Redis cache in front of call_messages in Postgres). io-thread only.
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -26,15 +28,32 @@ namespace ivr::conversation {
 
 // Resolves the secretary of a request: the named one, or the domain's default (created on first use with
 // the offline providers, so a fresh domain answers at once).
+// Every call turn resolves its secretary, so resolutions are cached briefly in the process: a change made
+// through this instance's API is seen at once (invalidate), one made through another instance within
+// `ttl`. Admin reads pass fresh = true.
 class SecretaryDirectory {
  public:
-  explicit SecretaryDirectory(store::SecretaryRepository& repo) : repo_(repo) {}
+  explicit SecretaryDirectory(store::SecretaryRepository& repo,
+                              std::chrono::milliseconds ttl = std::chrono::seconds(5))
+      : repo_(repo), ttl_(ttl) {}
   // Errc::not_found when `id` names no secretary of this domain (or a disabled one).
   boost::asio::awaitable<Result<Secretary>> resolve(std::string domain_uuid, std::string domain_name,
-                                                    std::optional<std::string> id);
+                                                    std::optional<std::string> id, bool fresh = false);
+  // Drops the domain's cached secretaries (after a create, update or delete).
+  void invalidate(const std::string& domain_uuid);
 
  private:
+  boost::asio::awaitable<Result<Secretary>> load(const std::string& domain_uuid,
+                                                 const std::string& domain_name,
+                                                 const std::optional<std::string>& id);
+
+  struct Cached {
+    std::chrono::steady_clock::time_point expires;
+    Secretary secretary;
+  };
   store::SecretaryRepository& repo_;
+  std::chrono::milliseconds ttl_;
+  std::unordered_map<std::string, Cached> cache_;  // "domain|id" ("domain|" = the default); io thread only
 };
 
 // Receives create_ticket requests (the webhooks module queues a ticket_requested event).
@@ -89,9 +108,14 @@ class ChatService {
   boost::asio::awaitable<Result<ChatOutput>> chat(ChatInput input);
 
  private:
-  boost::asio::awaitable<std::vector<providers::ChatMessage>> load_history(const ChatInput& input, int turns);
-  boost::asio::awaitable<void> remember(const ChatInput& input, const std::string& user,
-                                        const std::string& reply);
+  // The call's history from Redis; nullopt when it is not there (or Redis is down).
+  boost::asio::awaitable<std::optional<std::vector<providers::ChatMessage>>> cached_history(
+      const ChatInput& input);
+  // The whole transcript from Postgres.
+  boost::asio::awaitable<std::vector<providers::ChatMessage>> stored_history(const ChatInput& input);
+  boost::asio::awaitable<void> remember(const ChatInput& input,
+                                        const std::vector<providers::ChatMessage>& earlier,
+                                        const std::string& user, const std::string& reply);
 
   SecretaryDirectory& secretaries_;
   store::CallRepository& calls_;

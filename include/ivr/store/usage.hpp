@@ -2,6 +2,7 @@
 // Metered usage per domain (usage_events): audio seconds, LLM tokens, synthesised characters.
 
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -20,13 +21,21 @@ struct UsageEvent {
   std::string unit;  // seconds | prompt_tokens | completion_tokens | characters
 };
 
+// Usage is written in groups: while one INSERT is in flight, events recorded meanwhile wait in memory and
+// go together in the next one, so metering costs one statement per burst, not one per turn. The coroutine
+// that finds no INSERT in flight becomes the writer until the queue is empty; the others return at once.
+// io thread only.
 class UsageRepository {
  public:
   explicit UsageRepository(Database& db) : db_(db) {}
+  // Errors reach only the writing caller (the events of a failed group are dropped and logged: metering
+  // must never fail a call).
   boost::asio::awaitable<Result<void>> record(UsageEvent event);
 
  private:
   Database& db_;
+  std::vector<UsageEvent> pending_;
+  bool writing_ = false;
 };
 
 }  // namespace ivr::store
