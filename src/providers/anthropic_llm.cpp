@@ -129,21 +129,15 @@ class AnthropicLanguageModel final : public LanguageModel {
                                      input != block.end() && input->is_object() ? input->dump() : "{}"});
       }
     }
-    if (const auto usage = answer.find("usage"); usage != answer.end()) {
-      result.usage.prompt_tokens = ld::int_at(*usage, "input_tokens");
-      result.usage.completion_tokens = ld::int_at(*usage, "output_tokens");
-    }
+    ld::read_usage(answer, "input_tokens", "output_tokens", result.usage);
     return result;
   }
 
   boost::asio::awaitable<Result<ChatResult>> stream(net::ClientRequest http_request,
                                                     const TokenCallback& on_token) {
-    ChatResult result;
-    result.provider = std::string(kName);
-    std::map<std::int64_t, ToolCall> calls;  // tool_use blocks by content block index
-    bool done = false;
+    ld::StreamState state(kName);  // calls: tool_use blocks by content block index
     auto on_event = [&](const net::SseEvent& event) -> boost::system::error_code {
-      if (done) return {};
+      if (state.done) return {};
       const auto data = ld::parse_or_discarded(event.data);
       if (!data.is_object()) return make_error_code(Errc::upstream_error);
       // The data repeats the event name in "type"; prefer it (some proxies drop the event: lines).
@@ -160,8 +154,8 @@ class AnthropicLanguageModel final : public LanguageModel {
         const auto message = data.find("message");
         if (message != data.end() && message->is_object()) {
           if (const auto usage = message->find("usage"); usage != message->end()) {
-            result.usage.prompt_tokens = ld::int_at(*usage, "input_tokens");
-            result.usage.completion_tokens = ld::int_at(*usage, "output_tokens");
+            state.result.usage.prompt_tokens = ld::int_at(*usage, "input_tokens");
+            state.result.usage.completion_tokens = ld::int_at(*usage, "output_tokens");
           }
         }
       } else if (type == "content_block_start") {
@@ -169,10 +163,10 @@ class AnthropicLanguageModel final : public LanguageModel {
         if (block == data.end() || !block->is_object()) return make_error_code(Errc::upstream_error);
         const std::string block_type = ld::string_at(*block, "type");
         if (block_type == "tool_use") {
-          calls[index] = ToolCall{ld::string_at(*block, "id"), ld::string_at(*block, "name"), ""};
+          state.calls[index] = ToolCall{ld::string_at(*block, "id"), ld::string_at(*block, "name"), ""};
         } else if (block_type == "text") {
           if (auto text = ld::string_at(*block, "text"); !text.empty()) {
-            result.text += text;
+            state.result.text += text;
             on_token(text);
           }
         }
@@ -182,39 +176,30 @@ class AnthropicLanguageModel final : public LanguageModel {
         const std::string delta_type = ld::string_at(*delta, "type");
         if (delta_type == "text_delta") {
           if (auto text = ld::string_at(*delta, "text"); !text.empty()) {
-            result.text += text;
+            state.result.text += text;
             on_token(text);
           }
         } else if (delta_type == "input_json_delta") {
-          const auto call = calls.find(index);
-          if (call == calls.end()) return make_error_code(Errc::upstream_error);
+          const auto call = state.calls.find(index);
+          if (call == state.calls.end()) return make_error_code(Errc::upstream_error);
           call->second.arguments_json += ld::string_at(*delta, "partial_json");
         }
       } else if (type == "message_delta") {
         if (const auto usage = data.find("usage"); usage != data.end() && usage->is_object()) {
           // cumulative counts; input_tokens only appears here on some versions
           if (usage->contains("input_tokens"))
-            result.usage.prompt_tokens = ld::int_at(*usage, "input_tokens");
+            state.result.usage.prompt_tokens = ld::int_at(*usage, "input_tokens");
           if (usage->contains("output_tokens")) {
-            result.usage.completion_tokens = ld::int_at(*usage, "output_tokens");
+            state.result.usage.completion_tokens = ld::int_at(*usage, "output_tokens");
           }
         }
       } else if (type == "message_stop") {
-        done = true;
+        state.done = true;
       }
       return {};  // ping, content_block_stop and future event types
     };
     auto streamed = co_await ld::post_sse(http_, std::move(http_request), kName, settings_, on_event);
-    if (!streamed) co_return streamed.error();
-    if (!done) {
-      module_logger("providers")->warn("llm {}: stream ended before message_stop", kName);
-      co_return make_error_code(Errc::upstream_error);
-    }
-    for (auto& [index, call] : calls) {
-      call.arguments_json = ld::arguments_or_empty_object(std::move(call.arguments_json));
-      result.tool_calls.push_back(std::move(call));
-    }
-    co_return result;
+    co_return ld::finish_stream(std::move(streamed), std::move(state), kName, "message_stop");
   }
 
   net::HttpClient& http_;

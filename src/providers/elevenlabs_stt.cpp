@@ -7,8 +7,6 @@
 #include "ivr/net/multipart_writer.hpp"
 #include "stt_common.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <memory>
 #include <string>
 #include <utility>
@@ -44,38 +42,12 @@ class ElevenLabsSpeechToText final : public SpeechToText {
     }
     form.add_file("file", "audio.wav", "audio/wav", audio::write_wav(*audio));
 
-    net::ClientRequest http_request;
-    http_request.url = url_;
-    http_request.headers.set("xi-api-key", settings_.api_key);
-    http_request.headers.set("Content-Type", form.content_type());
-    http_request.headers.set("Accept", "application/json");
-    http_request.body = form.body();
-
-    auto body = co_await sd::exchange(http_, std::move(http_request), kName, settings_);
-    if (!body) co_return body.error();
-    auto transcript = parse(*body, request.language);
-    if (!transcript) co_return sd::unexpected_answer(kName, *body, settings_.api_key);
-    co_return transcript;
+    // {text, language_code ("por", ISO 639-3), language_probability, words[…]}
+    co_return co_await sd::transcribe_form(http_, url_, "xi-api-key", settings_.api_key, form,
+                                           request.language, "language_code", kName, settings_);
   }
 
  private:
-  // {text, language_code ("por", ISO 639-3), language_probability, words[…]}
-  static Result<Transcript> parse(const std::string& body, std::string_view hint) {
-    const auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (!json.is_object()) return make_error_code(Errc::upstream_error);
-    const auto text = json.find("text");
-    if (text == json.end() || !(text->is_string() || text->is_null()))
-      return make_error_code(Errc::upstream_error);
-    Transcript t;
-    t.text = text->is_string() ? sd::trim(text->get_ref<const std::string&>()) : std::string();
-    const auto language = json.find("language_code");
-    const std::string reported =
-        language != json.end() && language->is_string() ? language->get<std::string>() : std::string();
-    t.language = sd::reconcile_language(reported, hint);
-    t.provider = std::string(kName);
-    return t;
-  }
-
   net::HttpClient& http_;
   RemoteProviderSettings settings_;
   std::string url_;

@@ -7,7 +7,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http_errors.hpp"
 #include "ivr/core/logging.hpp"
 #include "ivr/net/http_client.hpp"
 #include "ivr/providers/tts.hpp"
@@ -55,47 +54,27 @@ class ElevenLabsTextToSpeech final : public TextToSpeech {
     nlohmann::json body = {{"text", request.text}, {"model_id", settings_.model}};
     if (!voice_settings_.is_null()) body["voice_settings"] = voice_settings_;
 
-    net::ClientRequest http_request;
-    http_request.method = "POST";
-    http_request.url =
+    std::string url =
         root_ + "/v1/text-to-speech/" + voice_id + "?output_format=pcm_" + std::to_string(vendor_rate);
-    if (!settings_.api_key.empty()) http_request.headers.set("xi-api-key", settings_.api_key);
-    http_request.headers.set("Content-Type", "application/json");
-    http_request.body = body.dump();
-    http_request.total_timeout = settings_.timeout;
-    http_request.connect_timeout = std::min(http_request.connect_timeout, settings_.timeout);
-
-    auto sent = co_await http_.send(std::move(http_request));
-    auto response = http_errors::check_response(std::move(sent), "elevenlabs tts", settings_.api_key);
-    if (!response) co_return response.error();
-    const std::string_view content_type = response->headers.get("Content-Type").value_or("");
-    auto audio = tts_detail::decode_audio_answer("elevenlabs tts", content_type, response->body, vendor_rate,
-                                                 request.sample_rate, settings_.api_key);
-    if (!audio) co_return audio.error();
-    Synthesis out;
-    out.audio = std::move(*audio);
-    out.provider = "elevenlabs";
-    co_return out;
+    std::string payload = body.dump();
+    co_return co_await tts_detail::post_for_audio(http_, std::move(url), "xi-api-key", settings_.api_key,
+                                                  std::move(payload), "elevenlabs", vendor_rate,
+                                                  request.sample_rate, settings_);
   }
 
  private:
   // settings.extra: {"voice_id": "…", "voice_settings": {"stability": 0.5, "similarity_boost": 0.75}};
   // anything else is logged and ignored.
   void read_extra() {
-    if (settings_.extra.empty()) return;
-    auto log = module_logger("providers");
-    const auto extra = nlohmann::json::parse(settings_.extra, nullptr, false);
-    if (!extra.is_object()) {
-      log->warn("elevenlabs tts: settings.extra is not a JSON object; ignored");
-      return;
-    }
+    const auto extra = tts_detail::extra_object(settings_.extra, "elevenlabs");
     for (const auto& [key, value] : extra.items()) {
       if (key == "voice_id" && value.is_string() && is_valid_voice_id(value.get<std::string>())) {
         default_voice_ = value.get<std::string>();
       } else if (key == "voice_settings" && value.is_object()) {
         voice_settings_ = value;
       } else {
-        log->warn("elevenlabs tts: settings.extra key '{}' unknown or invalid; ignored", key);
+        module_logger("providers")
+            ->warn("elevenlabs tts: settings.extra key '{}' unknown or invalid; ignored", key);
       }
     }
   }

@@ -134,4 +134,26 @@ boost::asio::awaitable<Result<void>> post_sse(net::HttpClient& http, net::Client
   co_return Result<void>();
 }
 
+Result<ChatResult> finish_stream(Result<void> streamed, StreamState state, std::string_view provider,
+                                 std::string_view terminator) {
+  if (!streamed) return streamed.error();
+  if (!state.done) {
+    module_logger("providers")->warn("llm {}: stream ended before {}", provider, terminator);
+    return make_error_code(Errc::upstream_error);
+  }
+  for (auto& [index, call] : state.calls) {
+    call.arguments_json = arguments_or_empty_object(std::move(call.arguments_json));
+    state.result.tool_calls.push_back(std::move(call));
+  }
+  return std::move(state.result);
+}
+
+void read_usage(const nlohmann::json& answer, std::string_view prompt_key, std::string_view completion_key,
+                TokenUsage& usage) {
+  if (const auto found = answer.find("usage"); found != answer.end()) {
+    usage.prompt_tokens = int_at(*found, prompt_key);
+    usage.completion_tokens = int_at(*found, completion_key);
+  }
+}
+
 }  // namespace ivr::providers::llm_detail

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,28 @@ using SseHandler = std::function<boost::system::error_code(const net::SseEvent& 
 boost::asio::awaitable<Result<void>> post_sse(net::HttpClient& http, net::ClientRequest request,
                                               std::string_view provider,
                                               const RemoteProviderSettings& settings, SseHandler on_event);
+
+// What a streamed completion gathers while its events arrive (on the io thread); finish_stream() turns it
+// into the result.
+struct StreamState {
+  explicit StreamState(std::string_view provider) { result.provider = std::string(provider); }
+
+  ChatResult result;
+  std::map<std::int64_t, ToolCall> calls;  // by the vendor's index: argument fragments arrive in pieces
+  bool done = false;                       // the vendor's terminator event has arrived
+};
+
+// The end of a streamed completion, after post_sse(): its error passes through; a stream that ended
+// without the vendor's terminator event (`state.done` false; `terminator` names it in the log) is
+// upstream_error; otherwise `state.result` with `state.calls` appended in index order (empty arguments
+// becoming "{}").
+Result<ChatResult> finish_stream(Result<void> streamed, StreamState state, std::string_view provider,
+                                 std::string_view terminator);
+
+// The "usage" object of a whole (non-streamed) answer, when present, read into `usage` under the vendor's
+// key names; absent, `usage` is left as it is.
+void read_usage(const nlohmann::json& answer, std::string_view prompt_key, std::string_view completion_key,
+                TokenUsage& usage);
 
 // `text` parsed as JSON, or a discarded value when it is not valid JSON.
 nlohmann::json parse_or_discarded(std::string_view text);

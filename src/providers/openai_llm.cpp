@@ -181,30 +181,24 @@ class OpenAiLanguageModel final : public LanguageModel {
             {ld::string_at(call, "id"), ld::string_at(*function, "name"), arguments_text(*function)});
       }
     }
-    if (const auto usage = answer.find("usage"); usage != answer.end()) {
-      result.usage.prompt_tokens = ld::int_at(*usage, "prompt_tokens");
-      result.usage.completion_tokens = ld::int_at(*usage, "completion_tokens");
-    }
+    ld::read_usage(answer, "prompt_tokens", "completion_tokens", result.usage);
     return result;
   }
 
   boost::asio::awaitable<Result<ChatResult>> stream(net::ClientRequest http_request,
                                                     const TokenCallback& on_token) {
-    ChatResult result;
-    result.provider = std::string(kName);
-    std::map<std::int64_t, ToolCall> calls;  // by the delta's index: argument fragments arrive in pieces
-    bool done = false;
+    ld::StreamState state(kName);
     auto on_event = [&](const net::SseEvent& event) -> boost::system::error_code {
-      if (done) return {};
+      if (state.done) return {};
       if (event.data == "[DONE]") {
-        done = true;
+        state.done = true;
         return {};
       }
       const auto chunk = ld::parse_or_discarded(event.data);
       if (!chunk.is_object() || chunk.contains("error")) return make_error_code(Errc::upstream_error);
       if (const auto usage = chunk.find("usage"); usage != chunk.end() && usage->is_object()) {
-        result.usage.prompt_tokens = ld::int_at(*usage, "prompt_tokens");
-        result.usage.completion_tokens = ld::int_at(*usage, "completion_tokens");
+        state.result.usage.prompt_tokens = ld::int_at(*usage, "prompt_tokens");
+        state.result.usage.completion_tokens = ld::int_at(*usage, "completion_tokens");
       }
       const auto choices = chunk.find("choices");
       if (choices == chunk.end() || !choices->is_array() || choices->empty()) return {};  // the usage chunk
@@ -212,7 +206,7 @@ class OpenAiLanguageModel final : public LanguageModel {
       const auto delta = choice.find("delta");
       if (!choice.is_object() || delta == choice.end() || !delta->is_object()) return {};
       if (auto text = ld::string_at(*delta, "content"); !text.empty()) {
-        result.text += text;
+        state.result.text += text;
         on_token(text);
       }
       if (const auto deltas = delta->find("tool_calls"); deltas != delta->end() && deltas->is_array()) {
@@ -221,8 +215,8 @@ class OpenAiLanguageModel final : public LanguageModel {
           const auto index_it = d.find("index");
           const std::int64_t index = index_it != d.end() && index_it->is_number_integer()
                                          ? index_it->get<std::int64_t>()
-                                         : static_cast<std::int64_t>(calls.size());
-          auto& call = calls[index];
+                                         : static_cast<std::int64_t>(state.calls.size());
+          auto& call = state.calls[index];
           if (auto id = ld::string_at(d, "id"); !id.empty()) call.id = std::move(id);
           if (const auto function = d.find("function"); function != d.end() && function->is_object()) {
             call.name += ld::string_at(*function, "name");
@@ -233,16 +227,7 @@ class OpenAiLanguageModel final : public LanguageModel {
       return {};
     };
     auto streamed = co_await ld::post_sse(http_, std::move(http_request), kName, settings_, on_event);
-    if (!streamed) co_return streamed.error();
-    if (!done) {
-      module_logger("providers")->warn("llm {}: stream ended before [DONE]", kName);
-      co_return make_error_code(Errc::upstream_error);
-    }
-    for (auto& [index, call] : calls) {
-      call.arguments_json = ld::arguments_or_empty_object(std::move(call.arguments_json));
-      result.tool_calls.push_back(std::move(call));
-    }
-    co_return result;
+    co_return ld::finish_stream(std::move(streamed), std::move(state), kName, "[DONE]");
   }
 
   net::HttpClient& http_;

@@ -7,8 +7,6 @@
 #include "ivr/net/multipart_writer.hpp"
 #include "stt_common.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <memory>
 #include <string>
 #include <utility>
@@ -46,38 +44,14 @@ class OpenAiSpeechToText final : public SpeechToText {
     }
     form.add_field("response_format", "json");
 
-    net::ClientRequest http_request;
-    http_request.url = url_;
     // Local Whisper servers often run without auth; an empty key sends no header rather than "Bearer ".
-    if (!settings_.api_key.empty()) http_request.headers.set("Authorization", "Bearer " + settings_.api_key);
-    http_request.headers.set("Content-Type", form.content_type());
-    http_request.headers.set("Accept", "application/json");
-    http_request.body = form.body();
-
-    auto body = co_await sd::exchange(http_, std::move(http_request), kName, settings_);
-    if (!body) co_return body.error();
-    auto transcript = parse(*body, request.language);
-    if (!transcript) co_return sd::unexpected_answer(kName, *body, settings_.api_key);
-    co_return transcript;
+    const std::string_view auth_header = settings_.api_key.empty() ? "" : "Authorization";
+    std::string auth_value = "Bearer " + settings_.api_key;
+    co_return co_await sd::transcribe_form(http_, url_, auth_header, std::move(auth_value), form,
+                                           request.language, "language", kName, settings_);
   }
 
  private:
-  static Result<Transcript> parse(const std::string& body, std::string_view hint) {
-    const auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (!json.is_object()) return make_error_code(Errc::upstream_error);
-    const auto text = json.find("text");
-    if (text == json.end() || !(text->is_string() || text->is_null()))
-      return make_error_code(Errc::upstream_error);
-    Transcript t;
-    t.text = text->is_string() ? sd::trim(text->get_ref<const std::string&>()) : std::string();
-    const auto language = json.find("language");
-    const std::string reported =
-        language != json.end() && language->is_string() ? language->get<std::string>() : std::string();
-    t.language = sd::reconcile_language(reported, hint);
-    t.provider = std::string(kName);
-    return t;
-  }
-
   net::HttpClient& http_;
   RemoteProviderSettings settings_;
   std::string url_;

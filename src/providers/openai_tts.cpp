@@ -7,7 +7,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http_errors.hpp"
 #include "ivr/core/logging.hpp"
 #include "ivr/net/http_client.hpp"
 #include "ivr/providers/tts.hpp"
@@ -47,39 +46,18 @@ class OpenAiTextToSpeech final : public TextToSpeech {
     if (speed_) body["speed"] = *speed_;
     if (!instructions_.empty()) body["instructions"] = instructions_;
 
-    net::ClientRequest http_request;
-    http_request.method = "POST";
-    http_request.url = url_;
-    if (!settings_.api_key.empty()) http_request.headers.set("Authorization", "Bearer " + settings_.api_key);
-    http_request.headers.set("Content-Type", "application/json");
-    http_request.body = body.dump();
-    http_request.total_timeout = settings_.timeout;
-    http_request.connect_timeout = std::min(http_request.connect_timeout, settings_.timeout);
-
-    auto sent = co_await http_.send(std::move(http_request));
-    auto response = http_errors::check_response(std::move(sent), "openai tts", settings_.api_key);
-    if (!response) co_return response.error();
-    const std::string_view content_type = response->headers.get("Content-Type").value_or("");
-    auto audio = tts_detail::decode_audio_answer("openai tts", content_type, response->body, kPcmRate,
-                                                 request.sample_rate, settings_.api_key);
-    if (!audio) co_return audio.error();
-    Synthesis out;
-    out.audio = std::move(*audio);
-    out.provider = "openai";
-    co_return out;
+    std::string auth_value = "Bearer " + settings_.api_key;
+    std::string payload = body.dump();
+    co_return co_await tts_detail::post_for_audio(http_, url_, "Authorization", std::move(auth_value),
+                                                  std::move(payload), "openai", kPcmRate, request.sample_rate,
+                                                  settings_);
   }
 
  private:
   // settings.extra: {"voice": "nova", "speed": 1.1, "instructions": "Speak warmly."}; anything else is
   // logged and ignored (the settings were validated where they were saved; this only guards the adapter).
   void read_extra() {
-    if (settings_.extra.empty()) return;
-    auto log = module_logger("providers");
-    const auto extra = nlohmann::json::parse(settings_.extra, nullptr, false);
-    if (!extra.is_object()) {
-      log->warn("openai tts: settings.extra is not a JSON object; ignored");
-      return;
-    }
+    const auto extra = tts_detail::extra_object(settings_.extra, "openai");
     for (const auto& [key, value] : extra.items()) {
       if (key == "voice" && value.is_string() && !value.get<std::string>().empty()) {
         default_voice_ = value.get<std::string>();
@@ -89,7 +67,8 @@ class OpenAiTextToSpeech final : public TextToSpeech {
       } else if (key == "instructions" && value.is_string()) {
         instructions_ = value.get<std::string>();
       } else {
-        log->warn("openai tts: settings.extra key '{}' unknown or invalid; ignored", key);
+        module_logger("providers")
+            ->warn("openai tts: settings.extra key '{}' unknown or invalid; ignored", key);
       }
     }
   }

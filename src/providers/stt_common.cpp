@@ -3,6 +3,8 @@
 #include "http_errors.hpp"
 #include "ivr/audio/resampler.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <array>
 #include <utility>
@@ -150,6 +152,49 @@ boost::asio::awaitable<Result<std::string>> exchange(net::HttpClient& http, net:
   auto checked = http_errors::check_response(std::move(sent), log_label(provider), settings.api_key);
   if (!checked) co_return checked.error();
   co_return std::move(checked->body);
+}
+
+boost::asio::awaitable<Result<std::string>> post_form(net::HttpClient& http, std::string url,
+                                                      std::string_view auth_header, std::string auth_value,
+                                                      const net::MultipartWriter& form,
+                                                      std::string_view provider,
+                                                      const RemoteProviderSettings& settings) {
+  net::ClientRequest request;
+  request.url = std::move(url);
+  if (!auth_header.empty()) request.headers.set(auth_header, std::move(auth_value));
+  request.headers.set("Content-Type", form.content_type());
+  request.headers.set("Accept", "application/json");
+  request.body = form.body();
+  co_return co_await exchange(http, std::move(request), provider, settings);
+}
+
+Result<Transcript> parse_text_transcript(std::string_view body, std::string_view hint,
+                                         std::string_view language_field, std::string_view provider) {
+  const auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return make_error_code(Errc::upstream_error);
+  const auto text = json.find("text");
+  if (text == json.end() || !(text->is_string() || text->is_null()))
+    return make_error_code(Errc::upstream_error);
+  Transcript t;
+  t.text = text->is_string() ? trim(text->get_ref<const std::string&>()) : std::string();
+  const auto language = json.find(language_field);
+  const std::string reported =
+      language != json.end() && language->is_string() ? language->get<std::string>() : std::string();
+  t.language = reconcile_language(reported, hint);
+  t.provider = std::string(provider);
+  return t;
+}
+
+boost::asio::awaitable<Result<Transcript>> transcribe_form(
+    net::HttpClient& http, std::string url, std::string_view auth_header, std::string auth_value,
+    const net::MultipartWriter& form, std::string hint, std::string_view language_field,
+    std::string_view provider, const RemoteProviderSettings& settings) {
+  auto body =
+      co_await post_form(http, std::move(url), auth_header, std::move(auth_value), form, provider, settings);
+  if (!body) co_return body.error();
+  auto transcript = parse_text_transcript(*body, hint, language_field, provider);
+  if (!transcript) co_return unexpected_answer(provider, *body, settings.api_key);
+  co_return transcript;
 }
 
 std::string loggable_body(std::string_view body, std::string_view secret, std::size_t limit) {

@@ -1,12 +1,14 @@
 #pragma once
 // Private helpers shared by the speech-to-text adapters (openai_stt.cpp, deepgram_stt.cpp,
-// elevenlabs_stt.cpp): URLs, language tags, audio preparation and the HTTP exchange (errors mapped by
-// http_errors.hpp). Not a public header: nothing outside src/providers includes it. The LLM adapters also
-// use api_root(), trim(), url_encode() and loggable_body() from here.
+// elevenlabs_stt.cpp): URLs, language tags, audio preparation, the HTTP exchange (errors mapped by
+// http_errors.hpp) and the {text, language} answer shared by OpenAI and ElevenLabs. Not a public header:
+// nothing outside src/providers includes it. The LLM adapters also use api_root(), trim(), url_encode() and
+// loggable_body() from here.
 
 #include "ivr/audio/wav.hpp"
 #include "ivr/core/errors.hpp"
 #include "ivr/net/http_client.hpp"
+#include "ivr/net/multipart_writer.hpp"
 #include "ivr/providers/provider.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -46,6 +48,26 @@ Result<audio::PcmAudio> prepare_audio(const audio::PcmAudio& in, int rate);
 boost::asio::awaitable<Result<std::string>> exchange(net::HttpClient& http, net::ClientRequest request,
                                                      std::string_view provider,
                                                      const RemoteProviderSettings& settings);
+
+// Posts `form` to `url` with Accept: application/json and, when `auth_header` is not empty, the header
+// `auth_header: auth_value`; returns the 2xx body as exchange() does (same errors).
+boost::asio::awaitable<Result<std::string>> post_form(net::HttpClient& http, std::string url,
+                                                      std::string_view auth_header, std::string auth_value,
+                                                      const net::MultipartWriter& form,
+                                                      std::string_view provider,
+                                                      const RemoteProviderSettings& settings);
+
+// A JSON transcription answer of the {text, <language_field>, …} kind (OpenAI, ElevenLabs Scribe):
+// `text` (string or null) trimmed, the reported language reconciled with `hint`, `provider` as given.
+// Errors: Errc::upstream_error when the body is not a JSON object or `text` is missing or of another type.
+Result<Transcript> parse_text_transcript(std::string_view body, std::string_view hint,
+                                         std::string_view language_field, std::string_view provider);
+
+// post_form(), then parse_text_transcript(); an answer that does not parse is unexpected_answer().
+boost::asio::awaitable<Result<Transcript>> transcribe_form(
+    net::HttpClient& http, std::string url, std::string_view auth_header, std::string auth_value,
+    const net::MultipartWriter& form, std::string hint, std::string_view language_field,
+    std::string_view provider, const RemoteProviderSettings& settings);
 
 // Kept for the LLM adapters that call it (llm_common.cpp, anthropic_llm.cpp): forwards to
 // http_errors::loggable_body, which new code should use directly.

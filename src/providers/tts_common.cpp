@@ -7,6 +7,7 @@
 
 #include "http_errors.hpp"
 #include "ivr/audio/resampler.hpp"
+#include "ivr/core/logging.hpp"
 #include "ivr/providers/sentences.hpp"
 
 namespace ivr::providers::tts_detail {
@@ -138,6 +139,45 @@ Result<audio::PcmAudio> decode_audio_answer(std::string_view provider, std::stri
     return to_mono_rate(std::move(*parsed), target_rate);
   }
   return to_mono_rate(pcm_from_s16le(body, raw_rate), target_rate);
+}
+
+nlohmann::json extra_object(std::string_view extra, std::string_view provider) {
+  if (extra.empty()) return nlohmann::json::object();
+  auto parsed = nlohmann::json::parse(extra, nullptr, false);
+  if (!parsed.is_object()) {
+    module_logger("providers")->warn("{} tts: settings.extra is not a JSON object; ignored", provider);
+    return nlohmann::json::object();
+  }
+  return parsed;
+}
+
+boost::asio::awaitable<Result<Synthesis>> post_for_audio(net::HttpClient& http, std::string url,
+                                                         std::string_view auth_header, std::string auth_value,
+                                                         std::string json_body, std::string_view provider,
+                                                         int raw_rate, int target_rate,
+                                                         const RemoteProviderSettings& settings) {
+  // "openai tts": the provider names are shared with the STT and LLM adapters, so the log says which.
+  const std::string label = std::string(provider) + " tts";
+  net::ClientRequest request;
+  request.method = "POST";
+  request.url = std::move(url);
+  if (!settings.api_key.empty()) request.headers.set(auth_header, std::move(auth_value));
+  request.headers.set("Content-Type", "application/json");
+  request.body = std::move(json_body);
+  request.total_timeout = settings.timeout;
+  request.connect_timeout = std::min(request.connect_timeout, settings.timeout);
+
+  auto sent = co_await http.send(std::move(request));
+  auto response = http_errors::check_response(std::move(sent), label, settings.api_key);
+  if (!response) co_return response.error();
+  const std::string_view content_type = response->headers.get("Content-Type").value_or("");
+  auto audio =
+      decode_audio_answer(label, content_type, response->body, raw_rate, target_rate, settings.api_key);
+  if (!audio) co_return audio.error();
+  Synthesis out;
+  out.audio = std::move(*audio);
+  out.provider = std::string(provider);
+  co_return out;
 }
 
 }  // namespace ivr::providers::tts_detail

@@ -1,14 +1,18 @@
 #pragma once
 // Private helpers shared by the text-to-speech adapters (espeak_tts.cpp, openai_tts.cpp,
-// elevenlabs_tts.cpp): request validation, URLs, and turning a vendor's audio answer into PcmAudio at the
-// requested rate. Not a public header.
+// elevenlabs_tts.cpp): request validation, URLs, settings.extra, the JSON-in/audio-out HTTP exchange, and
+// turning a vendor's audio answer into PcmAudio at the requested rate. Not a public header.
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
 #include "ivr/audio/wav.hpp"
 #include "ivr/core/errors.hpp"
+#include "ivr/net/http_client.hpp"
 #include "ivr/providers/provider.hpp"
 
 namespace ivr::providers::tts_detail {
@@ -40,5 +44,19 @@ audio::PcmAudio to_mono_rate(audio::PcmAudio in, int rate);
 Result<audio::PcmAudio> decode_audio_answer(std::string_view provider, std::string_view content_type,
                                             std::string_view body, int raw_rate, int target_rate,
                                             std::string_view secret);
+
+// settings.extra as a JSON object: an empty object when `extra` is empty, or when it is not a JSON object
+// (then logged as ignored, naming "<provider> tts"). The adapter checks the keys.
+nlohmann::json extra_object(std::string_view extra, std::string_view provider);
+
+// POSTs `json_body` to `url` (Content-Type application/json, the provider's timeouts; the header
+// `auth_header: auth_value` only when settings.api_key is not empty) and returns the answer decoded by
+// decode_audio_answer() (raw PCM at `raw_rate`) at `target_rate`, as a Synthesis from `provider`.
+// Errors: http_errors::check_response()'s for the exchange, then decode_audio_answer()'s.
+boost::asio::awaitable<Result<Synthesis>> post_for_audio(net::HttpClient& http, std::string url,
+                                                         std::string_view auth_header, std::string auth_value,
+                                                         std::string json_body, std::string_view provider,
+                                                         int raw_rate, int target_rate,
+                                                         const RemoteProviderSettings& settings);
 
 }  // namespace ivr::providers::tts_detail
