@@ -30,7 +30,8 @@ constexpr const char* kCompletion =
 
 constexpr const char* kStream =
     "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
-    "\"delta\":{\"role\":\"assistant\",\"content\":\"Claro, posso ajudar com isso.\"},\"finish_reason\":null}]}"
+    "\"delta\":{\"role\":\"assistant\",\"content\":\"Claro, posso ajudar com "
+    "isso.\"},\"finish_reason\":null}]}"
     "\n\n"
     "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
     "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
@@ -74,7 +75,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   asio::io_context io(1);
-  tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::atoi(argv[1]))});
+  tcp::acceptor acceptor(
+      io, {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::atoi(argv[1]))});
   asio::co_spawn(io, listen(acceptor), asio::detached);
   io.run();
 }

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
-#include <regex>
 #include <ostream>
+#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -530,7 +530,9 @@ struct Vendor {
 };
 
 // Short names in test listings (gtest would otherwise print the parameter's bytes).
-void PrintTo(const Vendor& v, std::ostream* os) { *os << v.name; }
+void PrintTo(const Vendor& v, std::ostream* os) {
+  *os << v.name;
+}
 
 std::string vendor_name(const ::testing::TestParamInfo<Vendor>& info) {
   return info.param.name;

@@ -16,8 +16,8 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -415,7 +415,9 @@ struct Vendor {
 };
 
 // Short names in test listings (gtest would otherwise print the parameter's bytes).
-void PrintTo(const Vendor& v, std::ostream* os) { *os << v.name; }
+void PrintTo(const Vendor& v, std::ostream* os) {
+  *os << v.name;
+}
 
 std::string vendor_name(const ::testing::TestParamInfo<Vendor>& info) {
   return info.param.name;
