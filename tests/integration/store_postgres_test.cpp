@@ -34,26 +34,12 @@
 namespace ivr::store {
 namespace {
 
+using test::with_params;
+
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// Adds libpq parameters to a URI (query string; later values win) or to a key=value string.
-std::string with_params(const std::string& url, const std::map<std::string, std::string>& params) {
-  std::string out = url;
-  const bool uri = url.starts_with("postgresql://") || url.starts_with("postgres://");
-  char sep = url.find('?') == std::string::npos ? '?' : '&';
-  for (const auto& [key, value] : params) {
-    if (uri) {
-      out += sep + key + "=" + value;
-      sep = '&';
-    } else {
-      out += " " + key + "=" + value;
-    }
-  }
-  return out;
-}
 
 std::string env_or_fail(const char* name) {
   const char* value = std::getenv(name);

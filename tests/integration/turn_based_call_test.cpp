@@ -58,8 +58,10 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using test::expected_signature;
 using test::FakeResponse;
 using test::RecordedRequest;
+using test::with_params;
 
 constexpr const char* kMasterKey = "8f3c2a1b9e7d6c5b4a3928171615141312111009080706050403020100fedcba";
 constexpr const char* kWebhookSecret = "whsec-helpdesk-7d1e";
@@ -68,39 +70,6 @@ constexpr const char* kSttModel = "whisper-large-v3";
 constexpr const char* kHeard = "Qual o horário de funcionamento?";
 
 // ---- small independent helpers (none of them reuses the code under test) ----
-
-// Adds libpq parameters to a URI (query string; later values win) or to a key=value string.
-std::string with_params(const std::string& url, const std::map<std::string, std::string>& params) {
-  std::string out = url;
-  const bool uri = url.starts_with("postgresql://") || url.starts_with("postgres://");
-  char sep = url.find('?') == std::string::npos ? '?' : '&';
-  for (const auto& [key, value] : params) {
-    if (uri) {
-      out += sep + key + "=" + value;
-      sep = '&';
-    } else {
-      out += " " + key + "=" + value;
-    }
-  }
-  return out;
-}
-
-// What a helpdesk computes to check X-Webhook-Signature: "sha256=" + hex HMAC-SHA256(secret, "ts.body").
-std::string expected_signature(const std::string& secret, const std::string& timestamp,
-                               const std::string& body) {
-  const std::string message = timestamp + "." + body;
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac.data(), &len);
-  std::string hex = "sha256=";
-  char byte[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(byte, sizeof byte, "%02x", mac[i]);
-    hex += byte;
-  }
-  return hex;
-}
 
 // A canonical 44-byte-header 16-bit PCM mono WAV, written by hand (not with audio::write_wav).
 std::string pcm16_wav(int rate, const std::vector<std::int16_t>& samples) {

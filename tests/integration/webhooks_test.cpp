@@ -45,41 +45,10 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using test::expected_signature;
 using test::FakeResponse;
 using test::RecordedRequest;
-
-// Adds libpq parameters to a URI (query string; later values win) or to a key=value string.
-std::string with_params(const std::string& url, const std::map<std::string, std::string>& params) {
-  std::string out = url;
-  const bool uri = url.starts_with("postgresql://") || url.starts_with("postgres://");
-  char sep = url.find('?') == std::string::npos ? '?' : '&';
-  for (const auto& [key, value] : params) {
-    if (uri) {
-      out += sep + key + "=" + value;
-      sep = '&';
-    } else {
-      out += " " + key + "=" + value;
-    }
-  }
-  return out;
-}
-
-// Independent of webhook_signature(): what a helpdesk would compute.
-std::string expected_signature(const std::string& secret, const std::string& timestamp,
-                               const std::string& body) {
-  const std::string message = timestamp + "." + body;
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac.data(), &len);
-  std::string hex;
-  char byte[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(byte, sizeof byte, "%02x", mac[i]);
-    hex += byte;
-  }
-  return "sha256=" + hex;
-}
+using test::with_params;
 
 std::size_t count_status(const std::vector<DeliveryRecord>& rows, const std::string& status) {
   std::size_t n = 0;

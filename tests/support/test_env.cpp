@@ -1,6 +1,11 @@
 #include "support/test_env.hpp"
 
+#include <array>
+#include <cstdio>
 #include <cstdlib>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace ivr::test {
 namespace {
@@ -38,6 +43,37 @@ store::RedisConfig redis_config() {
 std::string source_dir() {
   if (const char* dir = std::getenv("IVR_SOURCE_DIR"); dir != nullptr && *dir != '\0') return dir;
   return IVR_SOURCE_DIR_DEFAULT;
+}
+
+std::string with_params(const std::string& url, const std::map<std::string, std::string>& params) {
+  std::string out = url;
+  const bool uri = url.starts_with("postgresql://") || url.starts_with("postgres://");
+  char sep = url.find('?') == std::string::npos ? '?' : '&';
+  for (const auto& [key, value] : params) {
+    if (uri) {
+      out += sep + key + "=" + value;
+      sep = '&';
+    } else {
+      out += " " + key + "=" + value;
+    }
+  }
+  return out;
+}
+
+std::string expected_signature(const std::string& secret, const std::string& timestamp,
+                               const std::string& body) {
+  const std::string message = timestamp + "." + body;
+  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac.data(), &len);
+  std::string hex = "sha256=";
+  char byte[3];
+  for (unsigned int i = 0; i < len; ++i) {
+    std::snprintf(byte, sizeof byte, "%02x", mac[i]);
+    hex += byte;
+  }
+  return hex;
 }
 
 }  // namespace ivr::test

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <exception>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -22,6 +23,14 @@ std::string database_url();
 std::string redis_url();
 store::DatabaseConfig database_config();
 store::RedisConfig redis_config();
+// Adds libpq parameters to a URI (query string; later values win) or to a key=value string.
+std::string with_params(const std::string& url, const std::map<std::string, std::string>& params);
+
+// What a helpdesk computes to check X-Webhook-Signature: "sha256=" + hex HMAC-SHA256(secret, "ts.body").
+// Written independently of webhooks::webhook_signature, so a test compares two implementations.
+std::string expected_signature(const std::string& secret, const std::string& timestamp,
+                               const std::string& body);
+
 // The repository root (for migrations/, config/): IVR_SOURCE_DIR, set by CMake for tests.
 std::string source_dir();
 
