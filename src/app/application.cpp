@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "ivr/api/conversation_routes.hpp"
+#include "ivr/api/document_routes.hpp"
 #include "ivr/api/request_observer.hpp"
 #include "ivr/api/routes.hpp"
 #include "ivr/api/tenant_cache.hpp"
@@ -19,16 +20,22 @@
 #include "ivr/app/systemd.hpp"
 #include "ivr/conversation/call_service.hpp"
 #include "ivr/conversation/chat_service.hpp"
-#include "ivr/conversation/knowledge.hpp"
 #include "ivr/conversation/provider_registry.hpp"
+#include "ivr/core/ids.hpp"
 #include "ivr/core/logging.hpp"
 #include "ivr/core/secret_box.hpp"
+#include "ivr/knowledge/hash_embedder.hpp"
 #include "ivr/net/http_client.hpp"
 #include "ivr/net/http_server.hpp"
 #include "ivr/providers/fallback.hpp"
+#include "ivr/providers/openai_embedder.hpp"
 #include "ivr/providers/tts.hpp"
+#include "ivr/rag/domain_indexes.hpp"
+#include "ivr/rag/ingestion.hpp"
+#include "ivr/rag/knowledge_service.hpp"
 #include "ivr/store/calls.hpp"
 #include "ivr/store/database.hpp"
+#include "ivr/store/documents.hpp"
 #include "ivr/store/migrations.hpp"
 #include "ivr/store/redis.hpp"
 #include "ivr/store/secretaries.hpp"
@@ -63,6 +70,52 @@ webhooks::WebhookSenderConfig webhook_config(const Config& c, const std::string&
   return w;
 }
 
+std::unique_ptr<knowledge::Embedder> make_embedder(const Config& c, net::HttpClient& http) {
+  const auto& k = c.knowledge;
+  if (k.embedder == "openai") {
+    providers::OpenAiEmbedderSettings s;
+    s.base_url = k.embedding_base_url;
+    s.api_key = k.embedding_api_key;
+    s.model = k.embedding_model;
+    s.dimension = static_cast<int>(k.embedding_dimension);
+    s.timeout = std::chrono::milliseconds(k.embedding_timeout_ms);
+    return providers::make_openai_embedder(http, std::move(s));
+  }
+  return std::make_unique<knowledge::HashEmbedder>(
+      knowledge::HashEmbedderOptions{static_cast<int>(k.embedding_dimension)});
+}
+
+rag::DomainIndexesOptions index_options(const Config& c, const knowledge::Embedder& embedder) {
+  rag::DomainIndexesOptions o;
+  o.index.dimension = embedder.dimension();
+  o.index.hnsw_threshold = static_cast<std::size_t>(c.knowledge.hnsw_threshold);
+  o.index.hnsw_m = static_cast<int>(c.knowledge.hnsw_m);
+  o.index.hnsw_ef_search = static_cast<int>(c.knowledge.hnsw_ef_search);
+  o.model = embedder.model();
+  o.memory_budget_bytes = static_cast<std::size_t>(c.knowledge.index_memory_budget_mb) << 20;
+  o.idle = std::chrono::milliseconds(c.knowledge.index_idle_ms);
+  return o;
+}
+
+rag::IngestionOptions ingestion_options(const Config& c) {
+  const auto& k = c.knowledge;
+  rag::IngestionOptions o;
+  o.concurrency = static_cast<int>(k.ingest_concurrency);
+  o.poll_interval = std::chrono::milliseconds(k.poll_interval_ms);
+  o.lease = std::chrono::milliseconds(k.lease_ms);
+  o.max_attempts = static_cast<int>(k.max_attempts);
+  o.embedding_batch = static_cast<std::size_t>(k.embedding_batch);
+  o.limits.max_pages = static_cast<int>(k.max_pages);
+  o.limits.max_uncompressed_bytes = static_cast<std::size_t>(k.max_uncompressed_bytes);
+  o.chunker.target_tokens = static_cast<std::size_t>(k.chunk_tokens);
+  o.chunker.overlap_tokens = static_cast<std::size_t>(k.chunk_overlap_tokens);
+  return o;
+}
+
+// Pub/sub: "<instance id> <domain uuid>" when a domain's documents changed, so other instances drop
+// their copy of its index.
+constexpr const char* kKnowledgeInvalidateChannel = "kb-invalidate";
+
 // Everything the daemon runs, built once in dependency order (members are destroyed in reverse).
 class Daemon {
  public:
@@ -71,6 +124,8 @@ class Daemon {
         options_(options),
         log_(module_logger("app")),
         db_pool_(static_cast<std::size_t>(config.workers.db_threads)),
+        blocking_pool_(static_cast<std::size_t>(config.workers.blocking_threads)),
+        ingest_pool_(static_cast<std::size_t>(config.knowledge.ingest_concurrency)),
         db_(db_pool_, database_config(config)),
         redis_(io_, redis_config(config)),
         subscriber_(io_, redis_config(config)),
@@ -91,6 +146,14 @@ class Daemon {
         secretaries_(secretary_repo_),
         registry_(http_, espeak_, breakers_, box_.get(), &metrics_),
         webhook_sender_(io_, db_, http_, webhook_config(config, options.version), box_.get(), &metrics_),
+        document_repo_(db_),
+        embedder_(make_embedder(config, http_)),
+        indexes_(blocking_pool_, document_repo_, index_options(config, *embedder_)),
+        knowledge_(blocking_pool_, document_repo_, indexes_, *embedder_,
+                   rag::KnowledgeServiceOptions{config.knowledge.min_score, 50}),
+        ingestion_(io_, ingest_pool_, document_repo_, indexes_, *embedder_, ingestion_options(config),
+                   [this](const std::string& domain) { announce_knowledge_change(domain); }),
+        instance_id_(random_uuid()),
         calls_(call_repo_, secretaries_, webhook_sender_),
         chat_(secretaries_, call_repo_, redis_, registry_, knowledge_, usage_repo_, &calls_,
               conversation::ChatSettings{config.redis.key_prefix}),
@@ -115,6 +178,7 @@ class Daemon {
       return 1;
     }
     webhook_sender_.start();  // after a successful listen: a started sender must be stopped before exit
+    ingestion_.start();       // resumes documents left `processing` (their leases run out)
     log_->info("voice-ai-ivr {} listening on {}:{} (domains: {}, rate limit {}/s burst {})", options_.version,
                config_.server.address, server_->port(), config_.tenancy.domain_source,
                config_.rate_limit.requests_per_second, config_.rate_limit.burst);
@@ -126,6 +190,8 @@ class Daemon {
     }
     notify_ready();
     io_.run();
+    ingest_pool_.join();
+    blocking_pool_.join();
     db_pool_.join();
     log_->info("stopped");
     return 0;
@@ -146,6 +212,12 @@ class Daemon {
         router_, std::make_shared<api::ConversationDependencies>(api::ConversationDependencies{
                      guard_, secretaries_, secretary_repo_, registry_, chat_, calls_, redis_, usage_repo_,
                      webhook_sender_, box_.get(), config_.redis.key_prefix}));
+    auto documents = std::make_shared<api::DocumentDependencies>(api::DocumentDependencies{
+        guard_, secretaries_, document_repo_, knowledge_, indexes_, [this] { ingestion_.wake(); },
+        [this](const std::string& domain) { announce_knowledge_change(domain); }});
+    documents->max_upload_bytes = static_cast<std::size_t>(config_.knowledge.max_upload_bytes);
+    documents->default_top_k = static_cast<int>(config_.knowledge.top_k);
+    api::register_document_routes(router_, documents);
     // Count every HTTP handler in the in-flight gauge (WebSocket sessions are counted as connections).
     for (const auto& route : router_.routes()) {
       if (route->handler) route->handler = api::count_in_flight(metrics_, route->handler);
@@ -159,6 +231,29 @@ class Daemon {
                             [this] { return static_cast<double>(db_.connections_in_use()); });
     metrics_.gauge_callback("ivr_redis_connected", "1 when the Redis command connection is up", {},
                             [this] { return redis_.connected() ? 1.0 : 0.0; });
+    metrics_.gauge_callback("ivr_kb_indexes_loaded", "Per-domain knowledge indexes in memory", {},
+                            [this] { return static_cast<double>(indexes_.loaded()); });
+    metrics_.gauge_callback("ivr_kb_index_bytes", "Memory held by the loaded knowledge indexes", {},
+                            [this] { return static_cast<double>(indexes_.memory_bytes()); });
+    metrics_.gauge_callback("ivr_kb_ingestions_in_flight", "Documents being ingested now", {},
+                            [this] { return static_cast<double>(ingestion_.in_flight()); });
+    metrics_.gauge_callback("ivr_kb_documents_ingested", "Documents made ready by this instance since start",
+                            {}, [this] { return static_cast<double>(ingestion_.completed()); });
+    metrics_.gauge_callback("ivr_kb_documents_failed", "Documents failed by this instance since start", {},
+                            [this] { return static_cast<double>(ingestion_.failed()); });
+  }
+
+  // This instance changed a domain's documents: other instances drop their copy of its index.
+  void announce_knowledge_change(const std::string& domain) {
+    std::vector<std::string> publish{"PUBLISH", config_.redis.key_prefix + kKnowledgeInvalidateChannel,
+                                     instance_id_ + " " + domain};
+    asio::co_spawn(
+        io_,
+        [this, publish = std::move(publish)]() mutable -> asio::awaitable<void> {
+          Result<store::RedisReply> sent = co_await redis_.command(std::move(publish));
+          if (!sent) log_->warn("cannot announce a knowledge-base change: {}", sent.error().message());
+        },
+        asio::detached);
   }
 
   void subscribe_invalidations() {
@@ -170,6 +265,13 @@ class Daemon {
                             } else {
                               domains_.invalidate(std::string(message));
                             }
+                          });
+    subscriber_.subscribe(prefix + kKnowledgeInvalidateChannel,
+                          [this](std::string_view, std::string_view message) {
+                            const auto space = message.find(' ');
+                            if (space == std::string_view::npos) return;
+                            if (message.substr(0, space) == instance_id_) return;  // our own change
+                            indexes_.drop(std::string(message.substr(space + 1)));
                           });
     subscriber_.subscribe(prefix + api::kTokenInvalidateChannel,
                           [this](std::string_view, std::string_view) { tokens_.invalidate_all(); });
@@ -198,6 +300,7 @@ class Daemon {
       draining_ = true;
       co_await server_->shutdown(std::chrono::milliseconds(config_.server.drain_timeout_ms));
       co_await webhook_sender_.stop();
+      co_await ingestion_.stop(std::chrono::seconds(5));
       subscriber_.stop();
       redis_.stop();
       signals.cancel();
@@ -239,6 +342,8 @@ class Daemon {
   std::shared_ptr<spdlog::logger> log_;
   asio::io_context io_{1};
   asio::thread_pool db_pool_;
+  asio::thread_pool blocking_pool_;  // FAISS searches and index builds
+  asio::thread_pool ingest_pool_;    // document extraction and local embedding, never the call path
   store::Database db_;
   store::RedisClient redis_;
   store::RedisSubscriber subscriber_;
@@ -258,9 +363,14 @@ class Daemon {
   store::CallRepository call_repo_;
   store::UsageRepository usage_repo_;
   conversation::SecretaryDirectory secretaries_;
-  conversation::NoKnowledgeBase knowledge_;
   conversation::ProviderRegistry registry_;
   webhooks::WebhookSender webhook_sender_;
+  store::DocumentRepository document_repo_;
+  std::unique_ptr<knowledge::Embedder> embedder_;
+  rag::DomainIndexes indexes_;
+  rag::KnowledgeService knowledge_;
+  rag::IngestionWorker ingestion_;
+  std::string instance_id_;
   conversation::CallService calls_;
   conversation::ChatService chat_;
   net::Router router_;

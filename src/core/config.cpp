@@ -104,6 +104,39 @@ const std::vector<Key>& keys() {
         make_key("webhooks", "request_timeout_ms", &C::webhooks, &WebhookSettings::request_timeout_ms));
     t.push_back(make_key("workers", "db_threads", &C::workers, &WorkerSettings::db_threads));
     t.push_back(make_key("workers", "blocking_threads", &C::workers, &WorkerSettings::blocking_threads));
+    t.push_back(
+        make_key("knowledge", "max_upload_bytes", &C::knowledge, &KnowledgeSettings::max_upload_bytes));
+    t.push_back(
+        make_key("knowledge", "ingest_concurrency", &C::knowledge, &KnowledgeSettings::ingest_concurrency));
+    t.push_back(
+        make_key("knowledge", "poll_interval_ms", &C::knowledge, &KnowledgeSettings::poll_interval_ms));
+    t.push_back(make_key("knowledge", "lease_ms", &C::knowledge, &KnowledgeSettings::lease_ms));
+    t.push_back(make_key("knowledge", "max_attempts", &C::knowledge, &KnowledgeSettings::max_attempts));
+    t.push_back(make_key("knowledge", "max_pages", &C::knowledge, &KnowledgeSettings::max_pages));
+    t.push_back(make_key("knowledge", "max_uncompressed_bytes", &C::knowledge,
+                         &KnowledgeSettings::max_uncompressed_bytes));
+    t.push_back(make_key("knowledge", "chunk_tokens", &C::knowledge, &KnowledgeSettings::chunk_tokens));
+    t.push_back(make_key("knowledge", "chunk_overlap_tokens", &C::knowledge,
+                         &KnowledgeSettings::chunk_overlap_tokens));
+    t.push_back(make_key("knowledge", "embedder", &C::knowledge, &KnowledgeSettings::embedder));
+    t.push_back(
+        make_key("knowledge", "embedding_dimension", &C::knowledge, &KnowledgeSettings::embedding_dimension));
+    t.push_back(
+        make_key("knowledge", "embedding_base_url", &C::knowledge, &KnowledgeSettings::embedding_base_url));
+    t.push_back(make_key("knowledge", "embedding_model", &C::knowledge, &KnowledgeSettings::embedding_model));
+    t.push_back(make_key("knowledge", "embedding_api_key", &C::knowledge,
+                         &KnowledgeSettings::embedding_api_key, true));
+    t.push_back(make_key("knowledge", "embedding_batch", &C::knowledge, &KnowledgeSettings::embedding_batch));
+    t.push_back(make_key("knowledge", "embedding_timeout_ms", &C::knowledge,
+                         &KnowledgeSettings::embedding_timeout_ms));
+    t.push_back(make_key("knowledge", "hnsw_threshold", &C::knowledge, &KnowledgeSettings::hnsw_threshold));
+    t.push_back(make_key("knowledge", "hnsw_m", &C::knowledge, &KnowledgeSettings::hnsw_m));
+    t.push_back(make_key("knowledge", "hnsw_ef_search", &C::knowledge, &KnowledgeSettings::hnsw_ef_search));
+    t.push_back(make_key("knowledge", "index_memory_budget_mb", &C::knowledge,
+                         &KnowledgeSettings::index_memory_budget_mb));
+    t.push_back(make_key("knowledge", "index_idle_ms", &C::knowledge, &KnowledgeSettings::index_idle_ms));
+    t.push_back(make_key("knowledge", "top_k", &C::knowledge, &KnowledgeSettings::top_k));
+    t.push_back(make_key("knowledge", "min_score", &C::knowledge, &KnowledgeSettings::min_score));
     return t;
   }();
   return table;
@@ -262,6 +295,38 @@ void validate(const Config& c, std::vector<ConfigError>& errors) {
   positive("webhooks.request_timeout_ms", c.webhooks.request_timeout_ms);
   positive("workers.db_threads", c.workers.db_threads);
   positive("workers.blocking_threads", c.workers.blocking_threads);
+  for (const auto& [key, value] :
+       {std::pair{"knowledge.max_upload_bytes", c.knowledge.max_upload_bytes},
+        std::pair{"knowledge.ingest_concurrency", c.knowledge.ingest_concurrency},
+        std::pair{"knowledge.poll_interval_ms", c.knowledge.poll_interval_ms},
+        std::pair{"knowledge.lease_ms", c.knowledge.lease_ms},
+        std::pair{"knowledge.max_attempts", c.knowledge.max_attempts},
+        std::pair{"knowledge.max_pages", c.knowledge.max_pages},
+        std::pair{"knowledge.max_uncompressed_bytes", c.knowledge.max_uncompressed_bytes},
+        std::pair{"knowledge.chunk_tokens", c.knowledge.chunk_tokens},
+        std::pair{"knowledge.embedding_batch", c.knowledge.embedding_batch},
+        std::pair{"knowledge.embedding_timeout_ms", c.knowledge.embedding_timeout_ms},
+        std::pair{"knowledge.hnsw_threshold", c.knowledge.hnsw_threshold},
+        std::pair{"knowledge.hnsw_m", c.knowledge.hnsw_m},
+        std::pair{"knowledge.hnsw_ef_search", c.knowledge.hnsw_ef_search},
+        std::pair{"knowledge.index_memory_budget_mb", c.knowledge.index_memory_budget_mb},
+        std::pair{"knowledge.index_idle_ms", c.knowledge.index_idle_ms},
+        std::pair{"knowledge.top_k", c.knowledge.top_k}}) {
+    positive(key, value);
+  }
+  if (c.knowledge.chunk_overlap_tokens < 0 || c.knowledge.chunk_overlap_tokens >= c.knowledge.chunk_tokens) {
+    errors.push_back(
+        {"knowledge.chunk_overlap_tokens", "must be at least 0 and less than knowledge.chunk_tokens"});
+  }
+  if (c.knowledge.embedder != "hash" && c.knowledge.embedder != "openai") {
+    errors.push_back({"knowledge.embedder", "must be \"hash\" or \"openai\""});
+  }
+  if (c.knowledge.embedding_dimension < 1 || c.knowledge.embedding_dimension > 8192) {
+    errors.push_back({"knowledge.embedding_dimension", "must be from 1 to 8192"});
+  }
+  if (c.knowledge.min_score < -1 || c.knowledge.min_score > 1) {
+    errors.push_back({"knowledge.min_score", "must be between -1 and 1"});
+  }
 }
 
 }  // namespace

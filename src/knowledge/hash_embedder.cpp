@@ -431,4 +431,12 @@ boost::asio::awaitable<Result<std::vector<std::vector<float>>>> HashEmbedder::em
   co_return vectors;
 }
 
+std::optional<std::vector<std::vector<float>>> HashEmbedder::embed_now(
+    const std::vector<std::string>& texts) const {
+  std::vector<std::vector<float>> vectors;
+  vectors.reserve(texts.size());
+  for (const std::string& text : texts) vectors.push_back(embed_one(text));
+  return vectors;
+}
+
 }  // namespace ivr::knowledge

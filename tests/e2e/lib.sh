@@ -64,3 +64,37 @@ cleanup_e2e() {
 
 # status <curl args…>: prints the HTTP status only
 status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+
+# ---- JSON API helpers: they need $work (a temp dir), $base_url and $domain (or $tenant) ----
+
+# api <token> <method> <path> [curl args…]: sets $code and $body (the response body is also in $work/body).
+api() {
+  local token=$1 method=$2 path=$3
+  shift 3
+  rm -f "$work/body"
+  code=$(curl -s -o "$work/body" -w '%{http_code}' -X "$method" -H "X-Api-Key: $token" \
+    -H "X-Domain-UUID: ${tenant:-$domain}" "$@" "$base_url$path") || true  # 000 when nothing answered
+  body=""
+  if [ -f "$work/body" ]; then body=$(tr -d '\0' <"$work/body"); fi
+}
+# post_json <token> <path> <json>
+post_json() { api "$1" POST "$2" -H 'Content-Type: application/json' --data-binary "$3"; }
+put_json() { api "$1" PUT "$2" -H 'Content-Type: application/json' --data-binary "$3"; }
+# jq-less field access: jfield '<python expression on d>' (reads $body), prints "" on any error.
+jfield() {
+  python3 -c '
+import json, sys
+try:
+    d = json.loads(sys.argv[2])
+    v = eval(sys.argv[1], {"d": d})
+    print(json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list, bool)) or v is None else v)
+except Exception as e:
+    print("")' "$1" "$body"
+}
+expect_status() {  # expect_status <what> <expected code>  (after api/post_json)
+  if [ "$code" == "$2" ]; then pass "$1"; else fail "$1: expected HTTP $2, got $code: $body"; fi
+}
+expect_absent() {  # expect_absent <what> <needle> <haystack>
+  if [[ "$3" != *"$2"* ]]; then pass "$1"; else fail "$1: '$2' found in: $3"; fi
+}
+new_uuid() { python3 -c 'import uuid; print(uuid.uuid4())'; }

@@ -88,6 +88,35 @@ struct WorkerSettings {
   std::int64_t blocking_threads = 2;
 };
 
+// The knowledge base (DESIGN §7): uploads, ingestion, embeddings, the per-domain indexes and search.
+struct KnowledgeSettings {
+  std::int64_t max_upload_bytes = 20 * 1024 * 1024;
+  std::int64_t ingest_concurrency = 1;  // documents ingested at once (each on its own worker thread)
+  std::int64_t poll_interval_ms = 2'000;
+  std::int64_t lease_ms = 60'000;  // a claimed job is free again this long after its worker went silent
+  std::int64_t max_attempts = 5;   // transient failures (embedding provider down) before `failed`
+  std::int64_t max_pages = 2'000;
+  std::int64_t max_uncompressed_bytes = 50 * 1024 * 1024;  // DOCX parts (zip bombs)
+  std::int64_t chunk_tokens = 1'000;
+  std::int64_t chunk_overlap_tokens = 200;
+  std::string embedder = "hash";  // hash | openai (any OpenAI-compatible /v1/embeddings)
+  std::int64_t embedding_dimension =
+      384;  // hash: the vector size; openai: the model's (text-embedding-3: requested)
+  std::string embedding_base_url = "https://api.openai.com";
+  std::string embedding_model = "text-embedding-3-small";
+  std::string embedding_api_key;  // secret: VOICE_AI_KNOWLEDGE_EMBEDDING_API_KEY
+  std::int64_t embedding_batch = 64;
+  std::int64_t embedding_timeout_ms = 30'000;
+  std::int64_t hnsw_threshold = 20'000;
+  std::int64_t hnsw_m = 32;
+  std::int64_t hnsw_ef_search = 96;
+  std::int64_t index_memory_budget_mb =
+      512;  // loaded indexes beyond this are evicted, least recently used first
+  std::int64_t index_idle_ms = 30 * 60 * 1000;  // an index unused this long is dropped
+  std::int64_t top_k = 4;
+  double min_score = 0.12;  // passages scoring below this are not given to the model
+};
+
 struct Config {
   ServerSettings server;
   DatabaseSettings database;
@@ -98,6 +127,7 @@ struct Config {
   SecuritySettings security;
   WebhookSettings webhooks;
   WorkerSettings workers;
+  KnowledgeSettings knowledge;
 };
 
 struct ConfigError {

@@ -4,6 +4,7 @@
 // client. The model name and dimension are stored with each chunk: vectors of different models are never
 // compared.
 
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,6 +25,15 @@ class Embedder {
   // Runs on the caller's executor (the io thread); cancellation as the implementation documents.
   virtual boost::asio::awaitable<Result<std::vector<std::vector<float>>>> embed(
       std::vector<std::string> texts) = 0;
+
+  // Local embedders only: the same vectors computed synchronously on the calling thread, so that a caller
+  // with many texts (ingestion) can run them on a worker pool. Remote embedders return nullopt: use
+  // embed(). Thread-safe.
+  virtual std::optional<std::vector<std::vector<float>>> embed_now(
+      const std::vector<std::string>& texts) const {
+    (void)texts;
+    return std::nullopt;
+  }
 
   // Fixed for the object's lifetime. Thread-safe.
   virtual int dimension() const = 0;

@@ -46,6 +46,8 @@ class HashEmbedder final : public Embedder {
   // the worker pool instead. Completes without suspending, so there is nothing to cancel.
   boost::asio::awaitable<Result<std::vector<std::vector<float>>>> embed(
       std::vector<std::string> texts) override;
+  std::optional<std::vector<std::vector<float>>> embed_now(
+      const std::vector<std::string>& texts) const override;
   int dimension() const override { return options_.dimension; }
   // "hash-v1-<dimension>".
   std::string model() const override;

@@ -1,0 +1,263 @@
+#include "ivr/rag/vector_index.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/impl/HNSW.h>
+#include <faiss/impl/IDSelector.h>
+
+namespace ivr::rag {
+namespace {
+
+constexpr std::uint32_t kNoSecretary = 0;
+
+// What FAISS's position `i` is, in our terms. Documents and secretaries are interned to small numbers.
+struct Slot {
+  std::int64_t chunk_id;
+  std::uint32_t document;
+  std::uint32_t secretary;  // kNoSecretary: domain-wide
+  bool dead;
+};
+
+// Lets FAISS skip dead vectors and other secretaries' documents while it searches (flat and HNSW honour
+// SearchParameters::sel), so top_k is filled with visible vectors only.
+struct VisibleSelector final : faiss::IDSelector {
+  const std::vector<Slot>* slots = nullptr;
+  std::optional<std::uint32_t> secretary;  // nullopt: all; else this one or domain-wide
+  bool is_member(faiss::Index::idx_t id) const override {
+    const Slot& s = (*slots)[static_cast<std::size_t>(id)];
+    if (s.dead) return false;
+    return !secretary || s.secretary == kNoSecretary || s.secretary == *secretary;
+  }
+};
+
+class Interner {
+ public:
+  std::uint32_t intern(const std::string& key) {
+    auto [it, inserted] = ids_.try_emplace(key, static_cast<std::uint32_t>(names_.size() + first_));
+    if (inserted) names_.push_back(key);
+    return it->second;
+  }
+  std::optional<std::uint32_t> find(std::string_view key) const {
+    auto it = ids_.find(std::string(key));
+    if (it == ids_.end()) return std::nullopt;
+    return it->second;
+  }
+  const std::string& name(std::uint32_t id) const { return names_[id - first_]; }
+  explicit Interner(std::uint32_t first) : first_(first) {}
+  std::size_t memory_bytes() const {
+    std::size_t bytes = 0;
+    for (const auto& n : names_) bytes += 2 * (n.capacity() + sizeof(std::string)) + 16;
+    return bytes;
+  }
+
+ private:
+  std::uint32_t first_;
+  std::unordered_map<std::string, std::uint32_t> ids_;
+  std::vector<std::string> names_;
+};
+
+}  // namespace
+
+class VectorIndex::Impl {
+ public:
+  explicit Impl(VectorIndexOptions o) : options_(o) {
+    options_.dimension = std::max(1, options_.dimension);
+    index_ = make_index(false);
+  }
+
+  std::size_t add(std::span<const IndexedVector> vectors) {
+    std::unique_lock lock(mutex_);
+    std::vector<float> batch;
+    batch.reserve(vectors.size() * static_cast<std::size_t>(options_.dimension));
+    std::size_t added = 0;
+    for (const auto& v : vectors) {
+      if (static_cast<int>(v.embedding.size()) != options_.dimension) continue;
+      batch.insert(batch.end(), v.embedding.begin(), v.embedding.end());
+      const std::uint32_t secretary =
+          v.secretary_id.empty() ? kNoSecretary : secretaries_.intern(v.secretary_id);
+      slots_.push_back({v.chunk_id, documents_.intern(v.document_id), secretary, false});
+      ++added;
+    }
+    if (added == 0) return 0;
+    if (!hnsw_ && live() >= options_.hnsw_threshold) {
+      // Crossing the threshold: the graph is built over everything (old vectors + this batch).
+      std::vector<float> all = live_vectors_and_compact_slots(slots_.size() - added);
+      all.insert(all.end(), batch.begin(), batch.end());
+      hnsw_ = true;
+      index_ = make_index(true);
+      index_->add(static_cast<faiss::Index::idx_t>(all.size() / options_.dimension), all.data());
+    } else {
+      index_->add(static_cast<faiss::Index::idx_t>(added), batch.data());
+    }
+    return added;
+  }
+
+  std::size_t remove_document(std::string_view document_id) {
+    std::unique_lock lock(mutex_);
+    const auto doc = documents_.find(document_id);
+    if (!doc) return 0;
+    std::size_t removed = 0;
+    for (Slot& s : slots_) {
+      if (!s.dead && s.document == *doc) {
+        s.dead = true;
+        ++removed;
+      }
+    }
+    dead_ += removed;
+    if (dead_ > 0 && dead_ * 4 >= slots_.size()) compact();
+    return removed;
+  }
+
+  std::vector<IndexHit> search(std::span<const float> query, int top_k,
+                               std::optional<std::string_view> secretary_id) const {
+    std::shared_lock lock(mutex_);
+    std::vector<IndexHit> hits;
+    if (top_k <= 0 || static_cast<int>(query.size()) != options_.dimension || live() == 0) return hits;
+    VisibleSelector selector;
+    selector.slots = &slots_;
+    if (secretary_id) {
+      // A secretary with no documents of its own still sees the domain-wide ones.
+      selector.secretary = secretaries_.find(*secretary_id).value_or(~std::uint32_t{0});
+    }
+    const faiss::Index::idx_t k =
+        std::min<faiss::Index::idx_t>(top_k, static_cast<faiss::Index::idx_t>(live()));
+    std::vector<float> scores(static_cast<std::size_t>(k));
+    std::vector<faiss::Index::idx_t> labels(static_cast<std::size_t>(k), -1);
+    if (hnsw_) {
+      faiss::SearchParametersHNSW params;
+      params.sel = &selector;
+      params.efSearch = std::max<int>(options_.hnsw_ef_search, static_cast<int>(k));
+      index_->search(1, query.data(), k, scores.data(), labels.data(), &params);
+    } else {
+      faiss::SearchParameters params;
+      params.sel = &selector;
+      index_->search(1, query.data(), k, scores.data(), labels.data(), &params);
+    }
+    for (faiss::Index::idx_t i = 0; i < k; ++i) {
+      const faiss::Index::idx_t label = labels[static_cast<std::size_t>(i)];
+      if (label < 0 || !selector.is_member(label)) continue;  // fewer visible than k
+      const Slot& s = slots_[static_cast<std::size_t>(label)];
+      hits.push_back({s.chunk_id, documents_.name(s.document), scores[static_cast<std::size_t>(i)]});
+    }
+    return hits;
+  }
+
+  std::size_t size() const {
+    std::shared_lock lock(mutex_);
+    return live();
+  }
+  bool is_hnsw() const {
+    std::shared_lock lock(mutex_);
+    return hnsw_;
+  }
+  int dimension() const { return options_.dimension; }
+
+  std::size_t memory_bytes() const {
+    std::shared_lock lock(mutex_);
+    std::size_t bytes =
+        slots_.capacity() * sizeof(Slot) + documents_.memory_bytes() + secretaries_.memory_bytes();
+    if (hnsw_) {
+      const auto* h = static_cast<const faiss::IndexHNSWFlat*>(index_.get());
+      const auto* storage = static_cast<const faiss::IndexFlat*>(h->storage);
+      bytes += storage->codes.capacity();
+      bytes += h->hnsw.neighbors.capacity() * sizeof(faiss::HNSW::storage_idx_t);
+      bytes += h->hnsw.offsets.capacity() * sizeof(std::size_t);
+      bytes += h->hnsw.levels.capacity() * sizeof(int);
+    } else {
+      bytes += static_cast<const faiss::IndexFlat*>(index_.get())->codes.capacity();
+    }
+    return bytes;
+  }
+
+ private:
+  std::size_t live() const { return slots_.size() - dead_; }
+
+  std::unique_ptr<faiss::Index> make_index(bool hnsw) const {
+    if (!hnsw) return std::make_unique<faiss::IndexFlatIP>(options_.dimension);
+    auto index = std::make_unique<faiss::IndexHNSWFlat>(options_.dimension, options_.hnsw_m,
+                                                        faiss::METRIC_INNER_PRODUCT);
+    index->hnsw.efConstruction = options_.hnsw_ef_construction;
+    index->hnsw.efSearch = options_.hnsw_ef_search;
+    return index;
+  }
+
+  const float* stored_vectors() const {
+    if (hnsw_) {
+      const auto* h = static_cast<const faiss::IndexHNSWFlat*>(index_.get());
+      return static_cast<const faiss::IndexFlat*>(h->storage)->get_xb();
+    }
+    return static_cast<const faiss::IndexFlat*>(index_.get())->get_xb();
+  }
+
+  // The live vectors among the first `indexed` slots (those FAISS holds), in order; drops the dead slots
+  // from slots_ (slots after `indexed` are kept as they are).
+  std::vector<float> live_vectors_and_compact_slots(std::size_t indexed) {
+    const std::size_t d = static_cast<std::size_t>(options_.dimension);
+    const float* xb = stored_vectors();
+    std::vector<float> vectors;
+    vectors.reserve((indexed - std::min(dead_, indexed)) * d);
+    std::vector<Slot> kept;
+    kept.reserve(slots_.size() - dead_);
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].dead) continue;
+      if (i < indexed) vectors.insert(vectors.end(), xb + i * d, xb + (i + 1) * d);
+      kept.push_back(slots_[i]);
+    }
+    slots_ = std::move(kept);
+    dead_ = 0;
+    return vectors;
+  }
+
+  // Rebuilds FAISS without the dead vectors (flat again if the domain shrank below half the threshold).
+  void compact() {
+    std::vector<float> vectors = live_vectors_and_compact_slots(slots_.size());
+    hnsw_ = hnsw_ && live() * 2 >= options_.hnsw_threshold;
+    index_ = make_index(hnsw_);
+    if (!vectors.empty()) {
+      index_->add(
+          static_cast<faiss::Index::idx_t>(vectors.size() / static_cast<std::size_t>(options_.dimension)),
+          vectors.data());
+    }
+  }
+
+  VectorIndexOptions options_;
+  mutable std::shared_mutex mutex_;
+  std::unique_ptr<faiss::Index> index_;
+  bool hnsw_ = false;
+  std::vector<Slot> slots_;  // FAISS label i ↔ slots_[i]
+  std::size_t dead_ = 0;
+  Interner documents_{0};
+  Interner secretaries_{1};  // 0 is kNoSecretary
+};
+
+VectorIndex::VectorIndex(VectorIndexOptions options) : impl_(std::make_unique<Impl>(options)) {}
+VectorIndex::~VectorIndex() = default;
+std::size_t VectorIndex::add(std::span<const IndexedVector> vectors) {
+  return impl_->add(vectors);
+}
+std::size_t VectorIndex::remove_document(std::string_view id) {
+  return impl_->remove_document(id);
+}
+std::vector<IndexHit> VectorIndex::search(std::span<const float> query, int top_k,
+                                          std::optional<std::string_view> secretary_id) const {
+  return impl_->search(query, top_k, secretary_id);
+}
+std::size_t VectorIndex::size() const {
+  return impl_->size();
+}
+bool VectorIndex::is_hnsw() const {
+  return impl_->is_hnsw();
+}
+std::size_t VectorIndex::memory_bytes() const {
+  return impl_->memory_bytes();
+}
+int VectorIndex::dimension() const {
+  return impl_->dimension();
+}
+
+}  // namespace ivr::rag
