@@ -33,6 +33,7 @@
 #include "ivr/rag/domain_indexes.hpp"
 #include "ivr/rag/ingestion.hpp"
 #include "ivr/rag/knowledge_service.hpp"
+#include "ivr/rag/sandbox.hpp"
 #include "ivr/store/calls.hpp"
 #include "ivr/store/database.hpp"
 #include "ivr/store/documents.hpp"
@@ -109,6 +110,16 @@ rag::IngestionOptions ingestion_options(const Config& c) {
   o.limits.max_uncompressed_bytes = static_cast<std::size_t>(k.max_uncompressed_bytes);
   o.chunker.target_tokens = static_cast<std::size_t>(k.chunk_tokens);
   o.chunker.overlap_tokens = static_cast<std::size_t>(k.chunk_overlap_tokens);
+  if (k.extract_in_subprocess) {
+    rag::SandboxLimits sandbox;
+    sandbox.wall = std::chrono::milliseconds(k.extract_timeout_ms);
+    sandbox.memory_bytes = static_cast<std::size_t>(k.extract_memory_mb) << 20;
+    o.prepare = [sandbox](std::string_view bytes, const knowledge::ExtractLimits& limits,
+                          const knowledge::ChunkerOptions& chunker) {
+      // This very binary, even if the file was replaced by an upgrade since the start.
+      return rag::prepare_document_sandboxed("/proc/self/exe", bytes, limits, chunker, sandbox);
+    };
+  }
   return o;
 }
 

@@ -9,6 +9,7 @@
 #include "ivr/app/application.hpp"
 #include "ivr/core/config.hpp"
 #include "ivr/core/logging.hpp"
+#include "ivr/rag/sandbox.hpp"
 
 #ifndef IVR_VERSION
 #define IVR_VERSION "0.0.0"
@@ -67,11 +68,24 @@ int main_cli(int argc, char** argv) {
   std::string token_id;
   token_revoke->add_option("id", token_id, "token id")->required();
 
+  // Internal: the sandboxed document extractor the daemon runs in a child process (rag/sandbox.hpp).
+  auto* extract = cli.add_subcommand("extract-document", "")->group("");
+  knowledge::ExtractLimits extract_limits;
+  knowledge::ChunkerOptions chunker;
+  extract->add_option("--max-pages", extract_limits.max_pages);
+  extract->add_option("--max-zip-entries", extract_limits.max_zip_entries);
+  extract->add_option("--max-uncompressed-bytes", extract_limits.max_uncompressed_bytes);
+  extract->add_option("--max-text-bytes", extract_limits.max_text_bytes);
+  extract->add_option("--chunk-tokens", chunker.target_tokens);
+  extract->add_option("--overlap-tokens", chunker.overlap_tokens);
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return cli.exit(e);
   }
+
+  if (*extract) return rag::extract_document_child(extract_limits, chunker);
 
   ConfigSource source;
   if (!config_path.empty()) source.file = config_path;

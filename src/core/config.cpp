@@ -113,6 +113,12 @@ const std::vector<Key>& keys() {
     t.push_back(make_key("knowledge", "lease_ms", &C::knowledge, &KnowledgeSettings::lease_ms));
     t.push_back(make_key("knowledge", "max_attempts", &C::knowledge, &KnowledgeSettings::max_attempts));
     t.push_back(make_key("knowledge", "max_pages", &C::knowledge, &KnowledgeSettings::max_pages));
+    t.push_back(make_key("knowledge", "extract_in_subprocess", &C::knowledge,
+                         &KnowledgeSettings::extract_in_subprocess));
+    t.push_back(
+        make_key("knowledge", "extract_timeout_ms", &C::knowledge, &KnowledgeSettings::extract_timeout_ms));
+    t.push_back(
+        make_key("knowledge", "extract_memory_mb", &C::knowledge, &KnowledgeSettings::extract_memory_mb));
     t.push_back(make_key("knowledge", "max_uncompressed_bytes", &C::knowledge,
                          &KnowledgeSettings::max_uncompressed_bytes));
     t.push_back(make_key("knowledge", "chunk_tokens", &C::knowledge, &KnowledgeSettings::chunk_tokens));
@@ -302,6 +308,8 @@ void validate(const Config& c, std::vector<ConfigError>& errors) {
         std::pair{"knowledge.lease_ms", c.knowledge.lease_ms},
         std::pair{"knowledge.max_attempts", c.knowledge.max_attempts},
         std::pair{"knowledge.max_pages", c.knowledge.max_pages},
+        std::pair{"knowledge.extract_timeout_ms", c.knowledge.extract_timeout_ms},
+        std::pair{"knowledge.extract_memory_mb", c.knowledge.extract_memory_mb},
         std::pair{"knowledge.max_uncompressed_bytes", c.knowledge.max_uncompressed_bytes},
         std::pair{"knowledge.chunk_tokens", c.knowledge.chunk_tokens},
         std::pair{"knowledge.embedding_batch", c.knowledge.embedding_batch},

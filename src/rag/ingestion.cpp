@@ -155,16 +155,24 @@ asio::awaitable<void> IngestionWorker::process(store::IngestionJob job) {
   const std::string model = embedder_.model();
   bool changed = false;
 
-  auto prepare = [content = std::move(job.content), limits = options_.limits,
-                  chunker = options_.chunker]() -> knowledge::ExtractResult<PreparedDocument> {
+  auto prepare = [content = std::move(job.content), limits = options_.limits, chunker = options_.chunker,
+                  fn = options_.prepare]() -> knowledge::ExtractResult<PreparedDocument> {
     try {
-      return prepare_document(content, limits, chunker);
+      return fn ? fn(content, limits, chunker) : prepare_document(content, limits, chunker);
     } catch (const std::bad_alloc&) {
       return knowledge::extract_error(Errc::unprocessable, "the document needs too much memory to extract");
+    } catch (const std::exception& e) {
+      return knowledge::extract_error(Errc::internal, e.what());
     }
   };
   knowledge::ExtractResult<PreparedDocument> prepared = co_await offload(pool_, std::move(prepare));
-  if (!prepared) {
+  if (!prepared && prepared.error().code == Errc::internal && doc.attempts < options_.max_attempts) {
+    const auto retry = std::min<std::chrono::milliseconds>(
+        options_.poll_interval * (1 << std::min(doc.attempts, 10)), std::chrono::minutes(10));
+    log->error("document {}: {}; retrying in {} s", doc.id, prepared.error().reason, retry.count() / 1000);
+    Result<void> released = co_await documents_.release(doc.id, retry);
+    if (!released) log->warn("cannot release document {}: {}", doc.id, released.error().message());
+  } else if (!prepared) {
     log->info("document {} of domain {} failed: {}", doc.id, doc.domain_uuid, prepared.error().reason);
     Result<void> marked = co_await documents_.fail(doc.id, prepared.error().reason);
     if (!marked) log->warn("cannot mark document {} failed: {}", doc.id, marked.error().message());

@@ -240,6 +240,16 @@ wait_status "$pdf_id" ready && pass "a document left processing by a crash is re
 search "planos de internet"
 expect_contains "… and searchable again" "tecnosul" "$body"
 
+# ---- extraction runs in a child process with a deadline: a slow document fails, the daemon lives on ----
+stop_daemon
+VOICE_AI_KNOWLEDGE_EXTRACT_TIMEOUT_MS=1 start_daemon
+python3 -c 'print("Texto novo para o prazo de extração. " * 200)' >"$work/prazo.txt"
+upload "$work/prazo.txt"
+slow_id=$(jfield 'd["id"]')
+wait_status "$slow_id" failed && pass "… ends failed" || fail "… under the deadline: $body"
+expect_eq "… saying why" "extracting the document took longer than 1 ms" "$(jfield 'd["reason"]')"
+expect_eq "… and the daemon is healthy" "200" "$(status "$base_url/health")"
+
 # ---- a new embedding model: documents re-embedded in the background ----
 stop_daemon
 VOICE_AI_KNOWLEDGE_EMBEDDING_DIMENSION=512 start_daemon

@@ -96,6 +96,9 @@ struct KnowledgeSettings {
   std::int64_t lease_ms = 60'000;  // a claimed job is free again this long after its worker went silent
   std::int64_t max_attempts = 5;   // transient failures (embedding provider down) before `failed`
   std::int64_t max_pages = 2'000;
+  bool extract_in_subprocess = true;  // poppler/libzip in a child process with the limits below
+  std::int64_t extract_timeout_ms = 60'000;
+  std::int64_t extract_memory_mb = 1'024;                  // the child's address-space limit
   std::int64_t max_uncompressed_bytes = 50 * 1024 * 1024;  // DOCX parts (zip bombs)
   std::int64_t chunk_tokens = 1'000;
   std::int64_t chunk_overlap_tokens = 200;

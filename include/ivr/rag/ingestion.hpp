@@ -51,6 +51,13 @@ knowledge::ExtractResult<PreparedDocument> prepare_document(std::string_view byt
                                                             const knowledge::ExtractLimits& limits,
                                                             const knowledge::ChunkerOptions& chunker);
 
+// How a job's bytes become chunks: prepare_document() in this process (tests, benchmarks) or in a
+// sandboxed child (the daemon: sandbox.hpp). Runs on a worker thread. An error with code Errc::internal is
+// transient (the extractor could not be started): the job is retried later rather than failed.
+using PrepareFunction = std::function<knowledge::ExtractResult<PreparedDocument>(
+    std::string_view bytes, const knowledge::ExtractLimits& limits,
+    const knowledge::ChunkerOptions& chunker)>;
+
 struct IngestionOptions {
   int concurrency = 1;
   std::chrono::milliseconds poll_interval{2'000};
@@ -59,6 +66,7 @@ struct IngestionOptions {
   std::size_t embedding_batch = 64;
   knowledge::ExtractLimits limits;
   knowledge::ChunkerOptions chunker;
+  PrepareFunction prepare;  // empty: prepare_document() in this process
 };
 
 class IngestionWorker {
