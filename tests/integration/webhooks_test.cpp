@@ -37,6 +37,7 @@
 #include "ivr/store/database.hpp"
 #include "ivr/store/migrations.hpp"
 #include "ivr/webhooks/outbox_sql.hpp"
+#include "support/temporary_database.hpp"
 #include "support/test_env.hpp"
 
 namespace ivr::webhooks {
@@ -64,61 +65,24 @@ std::uint64_t counter_value(MetricsRegistry& metrics, const std::string& event, 
 class WebhookOutboxTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    base_url_ = test::database_url();
-    db_name_ = "test_wh_" + random_uuid().substr(0, 8) + random_uuid().substr(24);
-    std::string owner;
-    {
-      pqxx::connection conn(base_url_);
-      pqxx::nontransaction tx(conn);
-      owner = tx.exec("SELECT current_user")[0][0].as<std::string>();
-      try {
-        tx.exec("CREATE DATABASE " + tx.quote_name(db_name_));
-        created_as_owner_ = true;
-      } catch (const pqxx::insufficient_privilege&) {
-      }
-    }
-    if (!created_as_owner_) {
-      // The application role may not have CREATEDB; the private test server trusts loopback for the
-      // postgres superuser.
-      pqxx::connection conn(with_params(base_url_, {{"user", "postgres"}}));
-      pqxx::nontransaction tx(conn);
-      tx.exec("CREATE DATABASE " + tx.quote_name(db_name_) + " OWNER " + tx.quote_name(owner));
-    }
-    config_ = test::database_config();
-    config_.url = with_params(base_url_, {{"dbname", db_name_}});
-    Result<store::MigrationReport> report =
-        store::blocking_migrate(config_, std::filesystem::path(test::source_dir()) / "migrations");
-    ASSERT_TRUE(report) << report.error().message();
+    temp_ = std::make_unique<test::TemporaryDatabase>("test_wh_");
     db_ = &database();
     domain_ = random_uuid();
   }
 
   void TearDown() override {
     databases_.clear();
-    try {
-      const std::string url = created_as_owner_ ? base_url_ : with_params(base_url_, {{"user", "postgres"}});
-      pqxx::connection conn(url);
-      pqxx::nontransaction tx(conn);
-      tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(db_name_) + " WITH (FORCE)");
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "cannot drop " << db_name_ << ": " << e.what();
-    }
+    temp_.reset();
   }
 
   // A Database of its own stands for another daemon instance (its own connections).
   store::Database& database() {
-    databases_.push_back(std::make_unique<store::Database>(pool_, config_));
+    databases_.push_back(std::make_unique<store::Database>(pool_, temp_->config()));
     return *databases_.back();
   }
 
   // Direct SQL on the test database, outside the code under test.
-  pqxx::result sql(const std::string& query) {
-    pqxx::connection conn(config_.url);
-    pqxx::work tx(conn);
-    pqxx::result r = tx.exec(query);
-    tx.commit();
-    return r;
-  }
+  pqxx::result sql(const std::string& query) { return temp_->sql(query); }
 
   // Small, fast settings; tests override what they exercise.
   static WebhookSenderConfig sender_config() {
@@ -188,10 +152,7 @@ class WebhookOutboxTest : public ::testing::Test {
   asio::io_context io_;
   net::HttpClient http_{io_};
   test::FakeVendorServer server_;
-  std::string base_url_;
-  std::string db_name_;
-  bool created_as_owner_ = false;
-  store::DatabaseConfig config_;
+  std::unique_ptr<test::TemporaryDatabase> temp_;
   std::vector<std::unique_ptr<store::Database>> databases_;
   store::Database* db_ = nullptr;
   std::string domain_;
