@@ -127,5 +127,19 @@ int main(int argc, char** argv) {
   }
   std::printf("\nexpected document in the top %d: %d/%d; answer text in the top %d passages: %d/%d\n", kTopK,
               in_top, total, kTopK, answered, total);
+
+  // Questions no document answers: their best score is what knowledge.min_score must stay above, while
+  // the answered questions' scores above must stay over it.
+  static const char* unrelated[] = {
+      "Qual a previsão do tempo para amanhã?",  "Quem ganhou o jogo de futebol ontem?",
+      "Como faço para trocar o pneu do carro?", "What is the capital of France?",
+      "Vocês vendem passagens de avião?",       "Quero pedir uma pizza de calabresa"};
+  std::printf("\n%-48s %-10s %s\n", "unrelated question", "domain", "best score");
+  for (const char* question : unrelated) {
+    for (auto& [name, d] : domains) {
+      const auto hits = d.index->search(embedder.embed_one(question), 1);
+      std::printf("%-48s %-10s %.3f\n", question, name.c_str(), hits.empty() ? 0.0 : hits[0].score);
+    }
+  }
   return in_top == total ? 0 : 1;
 }

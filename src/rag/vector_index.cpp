@@ -5,10 +5,15 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include <omp.h>
+
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
+#include <faiss/impl/DistanceComputer.h>
 #include <faiss/impl/HNSW.h>
 #include <faiss/impl/IDSelector.h>
+
+#include "simd_dot.hpp"
 
 namespace ivr::rag {
 namespace {
@@ -32,6 +37,34 @@ struct VisibleSelector final : faiss::IDSelector {
     const Slot& s = (*slots)[static_cast<std::size_t>(id)];
     if (s.dead) return false;
     return !secretary || s.secretary == kNoSecretary || s.secretary == *secretary;
+  }
+};
+
+// Inner products with our SIMD dot (simd_dot.hpp) instead of the generic build's scalar loop: HNSW spends
+// nearly all of its build and search time here.
+struct FastInnerProduct final : faiss::FlatCodesDistanceComputer {
+  FastInnerProduct(const float* vectors, std::size_t dimension)
+      : faiss::FlatCodesDistanceComputer(reinterpret_cast<const std::uint8_t*>(vectors),
+                                         dimension * sizeof(float)),
+        vectors(vectors),
+        dimension(dimension) {}
+  void set_query(const float* x) override { query = x; }
+  float distance_to_code(const std::uint8_t* code) override {
+    return detail::dot_product(query, reinterpret_cast<const float*>(code), dimension);
+  }
+  float symmetric_dis(faiss::Index::idx_t i, faiss::Index::idx_t j) override {
+    return detail::dot_product(vectors + i * dimension, vectors + j * dimension, dimension);
+  }
+  const float* vectors;
+  std::size_t dimension;
+  const float* query = nullptr;
+};
+
+// Flat inner-product storage whose distance computer is FastInnerProduct (used as HNSW's storage too).
+struct FastFlatIP final : faiss::IndexFlatIP {
+  explicit FastFlatIP(int dimension) : faiss::IndexFlatIP(dimension) {}
+  faiss::FlatCodesDistanceComputer* get_FlatCodesDistanceComputer() const override {
+    return new FastInnerProduct(get_xb(), static_cast<std::size_t>(d));
   }
 };
 
@@ -115,6 +148,9 @@ class VectorIndex::Impl {
 
   std::vector<IndexHit> search(std::span<const float> query, int top_k,
                                std::optional<std::string_view> secretary_id) const {
+    // One query is too little work to share: FAISS's OpenMP team would only add barrier waits (costly on a
+    // busy 2-core machine). Concurrency comes from searching several queries on the worker pool.
+    omp_set_num_threads(1);
     std::shared_lock lock(mutex_);
     std::vector<IndexHit> hits;
     if (top_k <= 0 || static_cast<int>(query.size()) != options_.dimension || live() == 0) return hits;
@@ -124,19 +160,20 @@ class VectorIndex::Impl {
       // A secretary with no documents of its own still sees the domain-wide ones.
       selector.secretary = secretaries_.find(*secretary_id).value_or(~std::uint32_t{0});
     }
+    // The selector costs a virtual call per candidate (and takes FAISS off its fastest paths): only when
+    // something must be skipped.
+    const bool filtered = secretary_id.has_value() || dead_ > 0;
     const faiss::Index::idx_t k =
         std::min<faiss::Index::idx_t>(top_k, static_cast<faiss::Index::idx_t>(live()));
     std::vector<float> scores(static_cast<std::size_t>(k));
     std::vector<faiss::Index::idx_t> labels(static_cast<std::size_t>(k), -1);
     if (hnsw_) {
       faiss::SearchParametersHNSW params;
-      params.sel = &selector;
+      params.sel = filtered ? &selector : nullptr;
       params.efSearch = std::max<int>(options_.hnsw_ef_search, static_cast<int>(k));
       index_->search(1, query.data(), k, scores.data(), labels.data(), &params);
     } else {
-      faiss::SearchParameters params;
-      params.sel = &selector;
-      index_->search(1, query.data(), k, scores.data(), labels.data(), &params);
+      exact_search(query, k, filtered ? &selector : nullptr, scores, labels);
     }
     for (faiss::Index::idx_t i = 0; i < k; ++i) {
       const faiss::Index::idx_t label = labels[static_cast<std::size_t>(i)];
@@ -162,7 +199,7 @@ class VectorIndex::Impl {
     std::size_t bytes =
         slots_.capacity() * sizeof(Slot) + documents_.memory_bytes() + secretaries_.memory_bytes();
     if (hnsw_) {
-      const auto* h = static_cast<const faiss::IndexHNSWFlat*>(index_.get());
+      const auto* h = static_cast<const faiss::IndexHNSW*>(index_.get());
       const auto* storage = static_cast<const faiss::IndexFlat*>(h->storage);
       bytes += storage->codes.capacity();
       bytes += h->hnsw.neighbors.capacity() * sizeof(faiss::HNSW::storage_idx_t);
@@ -177,10 +214,39 @@ class VectorIndex::Impl {
  private:
   std::size_t live() const { return slots_.size() - dead_; }
 
+  // Exact top-k by scanning every stored vector (what IndexFlatIP::search does, with the faster dot and
+  // without its per-query allocations).
+  void exact_search(std::span<const float> query, faiss::Index::idx_t k, const faiss::IDSelector* selector,
+                    std::vector<float>& scores, std::vector<faiss::Index::idx_t>& labels) const {
+    const std::size_t d = static_cast<std::size_t>(options_.dimension);
+    const float* xb = stored_vectors();
+    // A min-heap of the best k so far: its top is the score to beat.
+    std::vector<std::pair<float, faiss::Index::idx_t>> heap;
+    heap.reserve(static_cast<std::size_t>(k));
+    const auto worse = [](const auto& a, const auto& b) { return a.first > b.first; };
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      if (selector != nullptr && !selector->is_member(static_cast<faiss::Index::idx_t>(i))) continue;
+      const float score = detail::dot_product(query.data(), xb + i * d, d);
+      if (heap.size() < static_cast<std::size_t>(k)) {
+        heap.emplace_back(score, static_cast<faiss::Index::idx_t>(i));
+        std::push_heap(heap.begin(), heap.end(), worse);
+      } else if (score > heap.front().first) {
+        std::pop_heap(heap.begin(), heap.end(), worse);
+        heap.back() = {score, static_cast<faiss::Index::idx_t>(i)};
+        std::push_heap(heap.begin(), heap.end(), worse);
+      }
+    }
+    std::sort_heap(heap.begin(), heap.end(), worse);  // best first
+    for (std::size_t i = 0; i < heap.size(); ++i) {
+      scores[i] = heap[i].first;
+      labels[i] = heap[i].second;
+    }
+  }
+
   std::unique_ptr<faiss::Index> make_index(bool hnsw) const {
-    if (!hnsw) return std::make_unique<faiss::IndexFlatIP>(options_.dimension);
-    auto index = std::make_unique<faiss::IndexHNSWFlat>(options_.dimension, options_.hnsw_m,
-                                                        faiss::METRIC_INNER_PRODUCT);
+    if (!hnsw) return std::make_unique<FastFlatIP>(options_.dimension);
+    auto index = std::make_unique<faiss::IndexHNSW>(new FastFlatIP(options_.dimension), options_.hnsw_m);
+    index->own_fields = true;
     index->hnsw.efConstruction = options_.hnsw_ef_construction;
     index->hnsw.efSearch = options_.hnsw_ef_search;
     return index;
@@ -188,7 +254,7 @@ class VectorIndex::Impl {
 
   const float* stored_vectors() const {
     if (hnsw_) {
-      const auto* h = static_cast<const faiss::IndexHNSWFlat*>(index_.get());
+      const auto* h = static_cast<const faiss::IndexHNSW*>(index_.get());
       return static_cast<const faiss::IndexFlat*>(h->storage)->get_xb();
     }
     return static_cast<const faiss::IndexFlat*>(index_.get())->get_xb();

@@ -117,7 +117,7 @@ struct KnowledgeSettings {
       512;  // loaded indexes beyond this are evicted, least recently used first
   std::int64_t index_idle_ms = 30 * 60 * 1000;  // an index unused this long is dropped
   std::int64_t top_k = 4;
-  double min_score = 0.12;  // passages scoring below this are not given to the model
+  double min_score = 0.04;  // passages scoring below this are not given to the model (see bench/README.md)
 };
 
 struct Config {

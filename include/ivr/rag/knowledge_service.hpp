@@ -40,7 +40,7 @@ struct SearchHit {
 };
 
 struct KnowledgeServiceOptions {
-  double min_score = 0.12;
+  double min_score = 0.04;
   int max_top_k = 50;
 };
 
