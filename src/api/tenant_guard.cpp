@@ -64,14 +64,13 @@ TenantGuard::TenantGuard(store::TokenStore& tokens, store::DomainDirectory& doma
       key_prefix_(std::move(key_prefix)),
       log_(module_logger("tenant")) {}
 
-boost::asio::awaitable<AuthOutcome> TenantGuard::admit(net::HttpRequest& request, store::TokenScope scope) {
-  AuthOutcome out;
+boost::asio::awaitable<TenantGuard::TokenCheck> TenantGuard::authenticate(net::HttpRequest& request,
+                                                                          store::TokenScope scope) {
+  TokenCheck out;
   auto reject = [&out](Errc code, std::string_view message) {
     out.rejection = api_error(code, message);
     return out;
   };
-
-  // 1. Authentication.
   const std::optional<std::string> token = extract_token(request);
   if (!token) {
     auto r = reject(Errc::unauthorized,
@@ -91,11 +90,28 @@ boost::asio::awaitable<AuthOutcome> TenantGuard::admit(net::HttpRequest& request
     r.rejection->headers.set("WWW-Authenticate", "Bearer error=\"invalid_token\"");
     co_return r;
   }
-  const store::TokenRecord& tok = **record;
-  if (!scope_allows(tok.scope, scope)) {
+  if (!scope_allows((*record)->scope, scope)) {
     co_return reject(Errc::forbidden,
                      "this route needs a token of scope '" + std::string(store::to_string(scope)) + "'");
   }
+  out.token = std::move(**record);
+  co_return out;
+}
+
+boost::asio::awaitable<AuthOutcome> TenantGuard::admit(net::HttpRequest& request, store::TokenScope scope) {
+  AuthOutcome out;
+  auto reject = [&out](Errc code, std::string_view message) {
+    out.rejection = api_error(code, message);
+    return out;
+  };
+
+  // 1. Authentication.
+  TokenCheck checked = co_await authenticate(request, scope);
+  if (checked.rejection) {
+    out.rejection = std::move(checked.rejection);
+    co_return out;
+  }
+  const store::TokenRecord& tok = *checked.token;
 
   // 2. Tenant.
   std::optional<std::string> header_uuid;

@@ -15,6 +15,7 @@
 #include "ivr/api/document_routes.hpp"
 #include "ivr/api/request_observer.hpp"
 #include "ivr/api/routes.hpp"
+#include "ivr/api/stream_routes.hpp"
 #include "ivr/api/tenant_cache.hpp"
 #include "ivr/api/tenant_guard.hpp"
 #include "ivr/app/systemd.hpp"
@@ -41,6 +42,7 @@
 #include "ivr/store/redis.hpp"
 #include "ivr/store/secretaries.hpp"
 #include "ivr/store/usage.hpp"
+#include "ivr/telephony/node_registry.hpp"
 #include "ivr/webhooks/outbox.hpp"
 #include "settings.hpp"
 
@@ -123,6 +125,53 @@ rag::IngestionOptions ingestion_options(const Config& c) {
   return o;
 }
 
+// The Event Socket nodes of [freeswitch]; none when esl_host is empty.
+std::unique_ptr<telephony::EslNodeRegistry> make_esl_nodes(asio::io_context& io, const Config& c) {
+  const auto& f = c.freeswitch;
+  if (f.esl_host.empty()) return nullptr;
+  const std::string password = f.esl_password.empty() ? "ClueCon" : f.esl_password;
+  std::vector<telephony::EslNode> nodes;
+  nodes.push_back({f.node_name, f.esl_host, static_cast<std::uint16_t>(f.esl_port), password});
+  // extra_nodes: "name=host:port,…"
+  std::string_view rest = f.extra_nodes;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    const auto eq = item.find('=');
+    const auto colon = item.rfind(':');
+    if (eq == std::string_view::npos || colon == std::string_view::npos || colon < eq) {
+      module_logger("app")->error("freeswitch.extra_nodes: '{}' is not name=host:port; ignored", item);
+      continue;
+    }
+    int port = 0;
+    try {
+      port = std::stoi(std::string(item.substr(colon + 1)));
+    } catch (const std::exception&) {
+    }
+    if (port <= 0 || port > 65535) {
+      module_logger("app")->error("freeswitch.extra_nodes: bad port in '{}'; ignored", item);
+      continue;
+    }
+    nodes.push_back({std::string(item.substr(0, eq)), std::string(item.substr(eq + 1, colon - eq - 1)),
+                     static_cast<std::uint16_t>(port), password});
+  }
+  telephony::EslClientOptions common;
+  common.command_timeout = std::chrono::milliseconds(f.command_timeout_ms);
+  common.subclasses = {"mod_audio_stream::play"};
+  return std::make_unique<telephony::EslNodeRegistry>(io, std::move(nodes), common);
+}
+
+conversation::CallSessionOptions session_options(const Config& c) {
+  conversation::CallSessionOptions o;
+  o.max_call_duration = std::chrono::seconds(c.realtime.max_call_seconds);
+  o.caller_idle_timeout = std::chrono::milliseconds(c.realtime.caller_idle_timeout_ms);
+  o.playback_lead = std::chrono::milliseconds(c.realtime.playback_lead_ms);
+  o.action_wait = std::chrono::milliseconds(c.realtime.action_wait_ms);
+  o.knowledge_top_k = static_cast<std::size_t>(c.knowledge.top_k);
+  return o;
+}
+
 // Pub/sub: "<instance id> <domain uuid>" when a domain's documents changed, so other instances drop
 // their copy of its index.
 constexpr const char* kKnowledgeInvalidateChannel = "kb-invalidate";
@@ -165,6 +214,7 @@ class Daemon {
         ingestion_(io_, ingest_pool_, document_repo_, indexes_, *embedder_, ingestion_options(config),
                    [this](const std::string& domain) { announce_knowledge_change(domain); }),
         instance_id_(random_uuid()),
+        esl_(make_esl_nodes(io_, config)),
         calls_(call_repo_, secretaries_, webhook_sender_),
         chat_(secretaries_, call_repo_, redis_, registry_, knowledge_, usage_repo_, &calls_,
               conversation::ChatSettings{config.redis.key_prefix}),
@@ -190,6 +240,13 @@ class Daemon {
     }
     webhook_sender_.start();  // after a successful listen: a started sender must be stopped before exit
     ingestion_.start();       // resumes documents left `processing` (their leases run out)
+    if (esl_) {
+      esl_->on_hangup([this](std::string_view node, std::string_view uuid, const telephony::EslEvent& event) {
+        on_channel_hangup(std::string(node), std::string(uuid),
+                          std::string(event.header("variable_domain_uuid")));
+      });
+      esl_->start();
+    }
     log_->info("voice-ai-ivr {} listening on {}:{} (domains: {}, rate limit {}/s burst {})", options_.version,
                config_.server.address, server_->port(), config_.tenancy.domain_source,
                config_.rate_limit.requests_per_second, config_.rate_limit.burst);
@@ -229,6 +286,15 @@ class Daemon {
     documents->max_upload_bytes = static_cast<std::size_t>(config_.knowledge.max_upload_bytes);
     documents->default_top_k = static_cast<int>(config_.knowledge.top_k);
     api::register_document_routes(router_, documents);
+    auto streams = std::make_shared<api::StreamDependencies>(api::StreamDependencies{
+        guard_, secretaries_,
+        conversation::CallSessionDeps{[this](const conversation::Secretary& s, std::size_t attempt) {
+                                        return realtime_agent(s, attempt);
+                                      },
+                                      nullptr, calls_, call_repo_, knowledge_, &metrics_,
+                                      session_options(config_)},
+        esl_.get(), static_cast<int>(config_.realtime.default_sample_rate)});
+    api::register_stream_routes(router_, streams);
     // Count every HTTP handler in the in-flight gauge (WebSocket sessions are counted as connections).
     for (const auto& route : router_.routes()) {
       if (route->handler) route->handler = api::count_in_flight(metrics_, route->handler);
@@ -252,6 +318,41 @@ class Daemon {
                             {}, [this] { return static_cast<double>(ingestion_.completed()); });
     metrics_.gauge_callback("ivr_kb_documents_failed", "Documents failed by this instance since start", {},
                             [this] { return static_cast<double>(ingestion_.failed()); });
+  }
+
+  // The secretary's realtime agents in chain order (empty chain: `pipeline`). Adapters not built into this
+  // version are skipped with a warning, so the session falls through to the fallback extension.
+  std::unique_ptr<providers::realtime::RealtimeAgent> realtime_agent(const conversation::Secretary& s,
+                                                                     std::size_t attempt) {
+    std::vector<std::string> chain;
+    for (const auto& p : s.realtime) chain.push_back(p.vendor);
+    if (chain.empty()) chain.push_back("pipeline");
+    for (std::size_t i = attempt; i < chain.size(); ++i) {
+      log_->warn("secretary {}: realtime vendor '{}' is not available in this build", s.id, chain[i]);
+    }
+    return nullptr;
+  }
+
+  // FreeSWITCH says a call is over. A turn-based call whose Lua script never reported its end (killed,
+  // crashed) is finalised here, so its webhook still goes out; realtime sessions finalise themselves.
+  void on_channel_hangup(std::string node, std::string call_uuid, std::string domain_uuid) {
+    if (domain_uuid.empty() || call_uuid.empty()) return;
+    asio::co_spawn(
+        io_,
+        [this, node = std::move(node), call_uuid = std::move(call_uuid),
+         domain_uuid = std::move(domain_uuid)]() -> asio::awaitable<void> {
+          Result<std::optional<store::CallRecord>> call = co_await calls_.get(domain_uuid, call_uuid);
+          if (!call || !*call || (*call)->status != "active" || (*call)->mode != "turn") co_return;
+          conversation::CallEndInput end;
+          end.domain_uuid = domain_uuid;
+          end.call_uuid = call_uuid;
+          end.resolution = "abandoned";
+          end.caller_id = (*call)->caller_id;
+          Result<store::CallRecord> ended = co_await calls_.end(std::move(end));
+          log_->info("call {} on {} hung up without an end report: {}", call_uuid, node,
+                     ended ? "finalised as abandoned" : ended.error().message());
+        },
+        asio::detached);
   }
 
   // This instance changed a domain's documents: other instances drop their copy of its index.
@@ -312,6 +413,7 @@ class Daemon {
       co_await server_->shutdown(std::chrono::milliseconds(config_.server.drain_timeout_ms));
       co_await webhook_sender_.stop();
       co_await ingestion_.stop(std::chrono::seconds(5));
+      if (esl_) esl_->stop();
       subscriber_.stop();
       redis_.stop();
       signals.cancel();
@@ -382,6 +484,7 @@ class Daemon {
   rag::KnowledgeService knowledge_;
   rag::IngestionWorker ingestion_;
   std::string instance_id_;
+  std::unique_ptr<telephony::EslNodeRegistry> esl_;
   conversation::CallService calls_;
   conversation::ChatService chat_;
   net::Router router_;

@@ -16,6 +16,9 @@ using nlohmann::json;
 const std::set<std::string> kSttVendors = {"openai", "deepgram", "elevenlabs"};
 const std::set<std::string> kLlmVendors = {"openai", "anthropic", "gemini", "extractive"};
 const std::set<std::string> kTtsVendors = {"openai", "elevenlabs", "espeak"};
+// Realtime agents (the /stream bridge): OpenAI Realtime (and Azure / compatible), ElevenLabs
+// Conversational AI, and `pipeline` (the secretary's own STT + LLM + TTS chains with local VAD).
+const std::set<std::string> kRealtimeVendors = {"openai", "elevenlabs", "pipeline"};
 
 // A FreeSWITCH extension or dial target: digits, letters and the few symbols dialplans use.
 bool valid_extension(const std::string& s) {
@@ -67,9 +70,10 @@ void apply_providers(const json& input, const SecretBox* box, Secretary& s, Erro
     if (capability == "stt") target = &s.stt, vendors = &kSttVendors;
     if (capability == "llm") target = &s.llm, vendors = &kLlmVendors;
     if (capability == "tts") target = &s.tts, vendors = &kTtsVendors;
+    if (capability == "realtime") target = &s.realtime, vendors = &kRealtimeVendors;
     const std::string base = "providers." + capability;
     if (target == nullptr) {
-      errors.add(base, "unknown capability (expected stt, llm, tts)");
+      errors.add(base, "unknown capability (expected stt, llm, tts, realtime)");
       continue;
     }
     if (!value.is_array()) {
@@ -167,7 +171,8 @@ json provider_to_json(const ProviderConfig& p, bool stored) {
 
 json settings_json(const Secretary& s, bool stored) {
   json providers = json::object();
-  for (const auto& [name, chain] : {std::pair{"stt", &s.stt}, {"llm", &s.llm}, {"tts", &s.tts}}) {
+  for (const auto& [name, chain] :
+       {std::pair{"stt", &s.stt}, {"llm", &s.llm}, {"tts", &s.tts}, {"realtime", &s.realtime}}) {
     json list = json::array();
     for (const auto& p : *chain) list.push_back(provider_to_json(p, stored));
     providers[name] = list;
@@ -187,6 +192,7 @@ json settings_json(const Secretary& s, bool stored) {
   json j = {{"providers", providers},
             {"transfer_targets", targets},
             {"fallback_extension", s.fallback_extension},
+            {"playback", s.playback},
             {"max_turns", s.max_turns},
             {"goodbye_phrases", s.goodbye_phrases},
             {"faq", faq},
@@ -286,6 +292,11 @@ std::vector<ValidationError> apply_api_json(const json& input, const SecretBox* 
       if (auto str = string_field(v, key, errors, 64)) {
         if (!str->empty() && !valid_extension(*str)) errors.add(key, "must be an extension like \"1000\"");
         s.fallback_extension = *str;
+      }
+    } else if (key == "playback") {
+      if (auto str = string_field(v, key, errors, 16)) {
+        if (*str != "stream" && *str != "file") errors.add(key, "must be \"stream\" or \"file\"");
+        s.playback = *str;
       }
     } else if (key == "max_turns") {
       if (!v.is_number_integer() || v.get<int>() < 1 || v.get<int>() > 100) {
@@ -393,7 +404,8 @@ Result<Secretary> from_record(const store::SecretaryRecord& r) {
   if (!settings.is_object()) return make_error_code(Errc::internal);
   try {
     if (auto it = settings.find("providers"); it != settings.end() && it->is_object()) {
-      for (const auto& [name, chain] : {std::pair{"stt", &s.stt}, {"llm", &s.llm}, {"tts", &s.tts}}) {
+      for (const auto& [name, chain] :
+           {std::pair{"stt", &s.stt}, {"llm", &s.llm}, {"tts", &s.tts}, {"realtime", &s.realtime}}) {
         for (const auto& p : it->value(name, json::array())) {
           ProviderConfig c;
           c.vendor = p.value("vendor", "");
@@ -421,6 +433,7 @@ Result<Secretary> from_record(const store::SecretaryRecord& r) {
     }
     s.fallback_extension = settings.value("fallback_extension", "");
     s.max_turns = settings.value("max_turns", 10);
+    s.playback = settings.value("playback", "stream");
     s.goodbye_phrases = settings.value("goodbye_phrases", std::vector<std::string>{});
     for (const auto& f : settings.value("faq", json::array())) {
       s.faq.emplace_back(f.value("question", ""), f.value("answer", ""));

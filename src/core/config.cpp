@@ -104,6 +104,23 @@ const std::vector<Key>& keys() {
         make_key("webhooks", "request_timeout_ms", &C::webhooks, &WebhookSettings::request_timeout_ms));
     t.push_back(make_key("workers", "db_threads", &C::workers, &WorkerSettings::db_threads));
     t.push_back(make_key("workers", "blocking_threads", &C::workers, &WorkerSettings::blocking_threads));
+    t.push_back(make_key("freeswitch", "esl_host", &C::freeswitch, &FreeswitchSettings::esl_host));
+    t.push_back(make_key("freeswitch", "esl_port", &C::freeswitch, &FreeswitchSettings::esl_port));
+    t.push_back(
+        make_key("freeswitch", "esl_password", &C::freeswitch, &FreeswitchSettings::esl_password, true));
+    t.push_back(
+        make_key("freeswitch", "esl_password_file", &C::freeswitch, &FreeswitchSettings::esl_password_file));
+    t.push_back(make_key("freeswitch", "node_name", &C::freeswitch, &FreeswitchSettings::node_name));
+    t.push_back(make_key("freeswitch", "extra_nodes", &C::freeswitch, &FreeswitchSettings::extra_nodes));
+    t.push_back(make_key("freeswitch", "command_timeout_ms", &C::freeswitch,
+                         &FreeswitchSettings::command_timeout_ms));
+    t.push_back(
+        make_key("realtime", "default_sample_rate", &C::realtime, &RealtimeSettings::default_sample_rate));
+    t.push_back(make_key("realtime", "max_call_seconds", &C::realtime, &RealtimeSettings::max_call_seconds));
+    t.push_back(make_key("realtime", "caller_idle_timeout_ms", &C::realtime,
+                         &RealtimeSettings::caller_idle_timeout_ms));
+    t.push_back(make_key("realtime", "playback_lead_ms", &C::realtime, &RealtimeSettings::playback_lead_ms));
+    t.push_back(make_key("realtime", "action_wait_ms", &C::realtime, &RealtimeSettings::action_wait_ms));
     t.push_back(
         make_key("knowledge", "max_upload_bytes", &C::knowledge, &KnowledgeSettings::max_upload_bytes));
     t.push_back(
@@ -301,6 +318,17 @@ void validate(const Config& c, std::vector<ConfigError>& errors) {
   positive("webhooks.request_timeout_ms", c.webhooks.request_timeout_ms);
   positive("workers.db_threads", c.workers.db_threads);
   positive("workers.blocking_threads", c.workers.blocking_threads);
+  if (c.freeswitch.esl_port < 1 || c.freeswitch.esl_port > 65535) {
+    errors.push_back({"freeswitch.esl_port", "must be a TCP port (1-65535)"});
+  }
+  positive("freeswitch.command_timeout_ms", c.freeswitch.command_timeout_ms);
+  if (c.realtime.default_sample_rate != 8000 && c.realtime.default_sample_rate != 16000) {
+    errors.push_back({"realtime.default_sample_rate", "must be 8000 or 16000"});
+  }
+  positive("realtime.max_call_seconds", c.realtime.max_call_seconds);
+  positive("realtime.caller_idle_timeout_ms", c.realtime.caller_idle_timeout_ms);
+  positive("realtime.playback_lead_ms", c.realtime.playback_lead_ms);
+  positive("realtime.action_wait_ms", c.realtime.action_wait_ms);
   for (const auto& [key, value] :
        {std::pair{"knowledge.max_upload_bytes", c.knowledge.max_upload_bytes},
         std::pair{"knowledge.ingest_concurrency", c.knowledge.ingest_concurrency},
@@ -413,6 +441,12 @@ ConfigLoad load_config(const ConfigSource& source) {
   if (config.security.master_key.empty() && !config.security.master_key_file.empty()) {
     if (auto key = read_secret_file(config.security.master_key_file, errors, "security.master_key_file")) {
       config.security.master_key = *key;
+    }
+  }
+  if (config.freeswitch.esl_password.empty() && !config.freeswitch.esl_password_file.empty()) {
+    if (auto pw =
+            read_secret_file(config.freeswitch.esl_password_file, errors, "freeswitch.esl_password_file")) {
+      config.freeswitch.esl_password = *pw;
     }
   }
   validate(config, errors);

@@ -52,6 +52,14 @@ class TenantGuard {
   // The checks alone (used by WebSocket upgrade checks).
   boost::asio::awaitable<AuthOutcome> admit(net::HttpRequest& request, store::TokenScope scope);
 
+  // Step 1 alone: the token and its scope. For a WebSocket whose tenant only arrives in its first frame
+  // (mod_audio_stream's metadata): admit() runs again once the tenant is known.
+  struct TokenCheck {
+    std::optional<store::TokenRecord> token;
+    std::optional<net::HttpResponse> rejection;
+  };
+  boost::asio::awaitable<TokenCheck> authenticate(net::HttpRequest& request, store::TokenScope scope);
+
   // SIGHUP: new default limits.
   void set_limits(RateLimitSettings limits) { limits_ = std::move(limits); }
 

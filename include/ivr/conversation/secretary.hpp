@@ -23,7 +23,7 @@ namespace ivr::conversation {
 
 struct ProviderConfig {
   std::string vendor;    // stt: openai|deepgram|elevenlabs; llm: openai|anthropic|gemini|extractive;
-                         // tts: openai|elevenlabs|espeak
+                         // tts: openai|elevenlabs|espeak; realtime: openai|elevenlabs|pipeline
   std::string base_url;  // empty = the vendor's public endpoint
   std::string model;
   std::string voice;  // tts only
@@ -47,6 +47,8 @@ struct Secretary {
   std::vector<ProviderConfig> stt;
   std::vector<ProviderConfig> llm;
   std::vector<ProviderConfig> tts;
+  std::vector<ProviderConfig> realtime;  // /stream calls: openai|elevenlabs|pipeline; empty = pipeline
+  std::string playback = "stream";  // how /stream audio reaches the caller: stream | file (PROTOCOLS §1)
   std::vector<std::pair<std::string, std::string>> transfer_targets;  // name → extension, in order
   std::string fallback_extension;
   int max_turns = 10;

@@ -120,6 +120,27 @@ struct KnowledgeSettings {
   double min_score = 0.04;  // passages scoring below this are not given to the model (see bench/README.md)
 };
 
+// FreeSWITCH's Event Socket (inbound): how the daemon transfers, hangs up and stops playback of realtime
+// calls. One node here; more nodes are a list of "name=host:port" in `extra_nodes` (same password).
+struct FreeswitchSettings {
+  std::string esl_host;  // empty: no Event Socket (realtime calls cannot be transferred or hung up)
+  std::int64_t esl_port = 8021;
+  std::string esl_password;  // secret: VOICE_AI_FREESWITCH_ESL_PASSWORD or the file; empty = "ClueCon"
+  std::string esl_password_file;
+  std::string node_name = "default";  // matched against the stream metadata's freeswitch_node
+  std::string extra_nodes;            // "fs2=10.0.0.12:8021,fs3=10.0.0.13:8021"
+  std::int64_t command_timeout_ms = 5'000;
+};
+
+// The /stream bridge for mod_audio_stream (realtime calls).
+struct RealtimeSettings {
+  std::int64_t default_sample_rate = 16'000;  // when neither URL nor metadata say (our Lua starts `mono 16k`)
+  std::int64_t max_call_seconds = 3'600;
+  std::int64_t caller_idle_timeout_ms = 30'000;  // no frame from FreeSWITCH for this long ends the session
+  std::int64_t playback_lead_ms = 100;           // `stream` playback: audio sent ahead of real time
+  std::int64_t action_wait_ms = 10'000;          // at most this for the goodbye/handover speech before acting
+};
+
 struct Config {
   ServerSettings server;
   DatabaseSettings database;
@@ -131,6 +152,8 @@ struct Config {
   WebhookSettings webhooks;
   WorkerSettings workers;
   KnowledgeSettings knowledge;
+  FreeswitchSettings freeswitch;
+  RealtimeSettings realtime;
 };
 
 struct ConfigError {

@@ -1,0 +1,342 @@
+// The realtime bridge end to end in one process: WS /stream/{call_uuid} behind the real HTTP server, tenant
+// checks against the real PostgreSQL, a mod_audio_stream emulator as FreeSWITCH's side, a scripted
+// realtime agent as the provider and a fake Event Socket server as FreeSWITCH's control port. What a
+// caller goes through: the greeting paced back as streamAudio, a barge-in (playback cut, the agent's item
+// truncated at what was heard), a transfer by tool call reaching ESL as the exact uuid_transfer line, the
+// call recorded and finalised; and the failure paths (no agent → fallback extension, an agent dropping
+// mid-call → the next one, refused handshakes, bad frames).
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "fakes/fake_esl_server.hpp"
+#include "fakes/mod_audio_stream_emulator.hpp"
+#include "fakes/scripted_realtime_agent.hpp"
+#include "ivr/api/stream_routes.hpp"
+#include "ivr/api/tenant_guard.hpp"
+#include "ivr/conversation/call_service.hpp"
+#include "ivr/conversation/chat_service.hpp"
+#include "ivr/conversation/knowledge.hpp"
+#include "ivr/core/ids.hpp"
+#include "ivr/core/metrics.hpp"
+#include "ivr/net/http_client.hpp"
+#include "ivr/net/http_server.hpp"
+#include "ivr/store/calls.hpp"
+#include "ivr/store/database.hpp"
+#include "ivr/store/repositories.hpp"
+#include "ivr/store/secretaries.hpp"
+#include "ivr/telephony/node_registry.hpp"
+#include "ivr/webhooks/outbox.hpp"
+#include "support/temporary_database.hpp"
+#include "support/test_env.hpp"
+
+namespace ivr {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+class RealtimeBridgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    temp_ = std::make_unique<test::TemporaryDatabase>("test_rt_");
+    db_ = std::make_unique<store::Database>(pool_, temp_->config());
+    store::BlockingAdmin admin(*db_);
+    auto domain = admin.blocking_add_domain("clinica.example.com", std::nullopt);
+    ASSERT_TRUE(domain);
+    domain_ = domain->uuid;
+    auto token = admin.blocking_create_token(store::TokenScope::call, std::nullopt, "fs1");
+    ASSERT_TRUE(token);
+    token_ = token->token;
+
+    tokens_ = store::make_pg_token_store(*db_);
+    domains_ = store::make_pg_domain_directory(*db_, store::DomainSource::standalone);
+    RateLimitSettings limits;
+    limits.enabled = false;
+    guard_ = std::make_unique<api::TenantGuard>(*tokens_, *domains_, nullptr, limits, metrics_);
+    secretary_repo_ = std::make_unique<store::SecretaryRepository>(*db_);
+    secretaries_ = std::make_unique<conversation::SecretaryDirectory>(*secretary_repo_);
+    call_repo_ = std::make_unique<store::CallRepository>(*db_);
+    webhooks::WebhookSenderConfig sender_config;
+    sender_ = std::make_unique<webhooks::WebhookSender>(io_, *db_, http_, sender_config);
+    calls_ = std::make_unique<conversation::CallService>(*call_repo_, *secretaries_, *sender_);
+
+    conversation::Secretary s = conversation::default_secretary(domain_, "clinica.example.com");
+    s.name = "Tempo real";
+    s.is_default = false;
+    s.mode = "realtime";
+    s.transfer_targets = {{"vendas", "1001"}, {"financeiro", "1002"}};
+    s.fallback_extension = "1000";
+    s.webhook_url = "http://127.0.0.1:9/hook";  // never reached: the test reads the outbox row
+    auto created = test::run(io_, secretary_repo_->create(conversation::to_record(s)));
+    ASSERT_TRUE(created) << created.error().message();
+    secretary_id_ = created->id;
+
+    esl_ = std::make_unique<test::FakeEslServer>();
+    nodes_ = std::make_unique<telephony::EslNodeRegistry>(
+        io_, std::vector<telephony::EslNode>{{"default", "127.0.0.1", esl_->port(), "ClueCon"}},
+        telephony::EslClientOptions{});
+    nodes_->start();
+
+    conversation::CallSessionOptions options;
+    options.caller_idle_timeout = 5s;
+    options.action_wait = 3s;
+    auto deps = std::make_shared<api::StreamDependencies>(api::StreamDependencies{
+        *guard_, *secretaries_,
+        conversation::CallSessionDeps{
+            [this](const conversation::Secretary&, std::size_t attempt) { return make_agent(attempt); },
+            nullptr, *calls_, *call_repo_, knowledge_, &metrics_, options},
+        nodes_.get(), 16'000});
+    api::register_stream_routes(router_, deps);
+    net::ServerConfig server_config;
+    server_config.port = 0;
+    server_ = std::make_unique<net::HttpServer>(io_, router_, server_config);
+    ASSERT_TRUE(server_->start());
+    // Let the ESL client connect before calls need it.
+    run_until([this] { return esl_->subscribed_connections() > 0; }, 5s);
+  }
+
+  void TearDown() override {
+    if (nodes_) nodes_->stop();
+    if (server_) test::run(io_, server_->shutdown(500ms));
+    io_.run_for(100ms);
+    server_.reset();
+    nodes_.reset();
+    calls_.reset();
+    sender_.reset();
+    db_.reset();
+    pool_.join();
+    temp_.reset();
+  }
+
+  std::unique_ptr<providers::realtime::RealtimeAgent> make_agent(std::size_t attempt) {
+    if (attempt >= scripts_.size()) return nullptr;
+    records_.push_back(std::make_shared<test::AgentRecord>());
+    return std::make_unique<test::ScriptedRealtimeAgent>(io_.get_executor(), scripts_[attempt],
+                                                         records_.back());
+  }
+
+  // Runs the io_context until `done` or `limit`; returns done().
+  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    const auto deadline = Clock::now() + limit;
+    while (!done() && Clock::now() < deadline) {
+      if (io_.stopped()) io_.restart();  // run_for() stops the context whenever it runs out of work
+      io_.run_for(5ms);
+    }
+    return done();
+  }
+
+  // The emulator's handshake blocks its caller, and the server runs on this thread's io_context: start it
+  // from another thread while this one runs the io_context.
+  bool start(test::ModAudioStreamEmulator& fs) {
+    auto started = std::async(std::launch::async, [&fs] { return fs.start(); });
+    run_until([&] { return started.wait_for(0s) == std::future_status::ready; }, 15s);
+    return started.get();
+  }
+
+  test::ModAudioStreamOptions stream_options() {
+    test::ModAudioStreamOptions o;
+    o.port = server_->port();
+    o.call_uuid = random_uuid();
+    o.query = "domain_uuid=" + domain_ + "&secretary_id=" + secretary_id_;
+    o.extra_headers = {{"X-Api-Key", token_}};
+    o.metadata = R"({"caller_id":"5511988887777"})";
+    o.caller_audio.assign(16'000 * 3, 0);  // 3 s; the scripted agent only counts samples
+    for (std::size_t i = 0; i < o.caller_audio.size(); ++i) {
+      o.caller_audio[i] =
+          static_cast<std::int16_t>(3000 * std::sin(2 * M_PI * 300.0 * static_cast<double>(i) / 16000));
+    }
+    o.silence_after = 3s;
+    return o;
+  }
+
+  std::optional<store::CallRecord> call_record(const std::string& call_uuid) {
+    auto got = test::run(io_, call_repo_->get(domain_, call_uuid));
+    return got ? *got : std::nullopt;
+  }
+
+  bool transfer_sent(const std::string& line) {
+    for (const auto& c : esl_->commands()) {
+      if (c == line) return true;
+    }
+    return false;
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::thread_pool pool_{4};
+  std::unique_ptr<test::TemporaryDatabase> temp_;
+  std::unique_ptr<store::Database> db_;
+  MetricsRegistry metrics_;
+  net::HttpClient http_{io_};
+  std::unique_ptr<store::TokenStore> tokens_;
+  std::unique_ptr<store::DomainDirectory> domains_;
+  std::unique_ptr<api::TenantGuard> guard_;
+  std::unique_ptr<store::SecretaryRepository> secretary_repo_;
+  std::unique_ptr<conversation::SecretaryDirectory> secretaries_;
+  std::unique_ptr<store::CallRepository> call_repo_;
+  std::unique_ptr<webhooks::WebhookSender> sender_;
+  std::unique_ptr<conversation::CallService> calls_;
+  conversation::NoKnowledgeBase knowledge_;
+  std::unique_ptr<test::FakeEslServer> esl_;
+  std::unique_ptr<telephony::EslNodeRegistry> nodes_;
+  net::Router router_;
+  std::unique_ptr<net::HttpServer> server_;
+  std::string domain_, token_, secretary_id_;
+  std::vector<test::AgentScript> scripts_;
+  std::vector<std::shared_ptr<test::AgentRecord>> records_;
+};
+
+TEST_F(RealtimeBridgeTest, GreetingBargeInAndATransferByToolCall) {
+  scripts_.push_back({});  // 3 s greeting; after 1 s of caller audio: speech, then transfer_call(vendas)
+  test::ModAudioStreamEmulator fs(stream_options());
+  ASSERT_TRUE(start(fs)) << fs.error();
+
+  ASSERT_TRUE(run_until([&] { return fs.closed(); }, 15s)) << "the daemon did not end the call";
+  ASSERT_EQ(records_.size(), 1u);
+  const auto& agent = *records_[0];
+  EXPECT_TRUE(agent.started);
+  EXPECT_TRUE(agent.closed);
+  EXPECT_NE(agent.config.instructions.find("vendas"), std::string::npos);
+  EXPECT_EQ(agent.config.greeting.empty(), false);
+
+  // Barge-in: the greeting was cut where the caller had heard it (about 1 s in, never all 3 s).
+  ASSERT_EQ(agent.truncates.size(), 1u);
+  EXPECT_EQ(agent.truncates[0].first, "greeting");
+  EXPECT_GT(agent.truncates[0].second, 500);
+  EXPECT_LT(agent.truncates[0].second, 2000);
+  // What FreeSWITCH received of the greeting: about what was heard plus the lead, far less than 3 s.
+  const auto greeting_received = fs.received_samples().size();
+  EXPECT_LT(greeting_received, static_cast<std::size_t>(16'000 * 2.7)) << "playback was not cut";
+
+  // The tool call: allowed target, the exact ESL line, in the domain's context.
+  ASSERT_EQ(agent.tool_results.size(), 1u);
+  EXPECT_NE(agent.tool_results[0].second.find("\"ok\":true"), std::string::npos)
+      << agent.tool_results[0].second;
+  EXPECT_TRUE(transfer_sent("api uuid_transfer " + fs.call_uuid() + " 1001 XML clinica.example.com"));
+  EXPECT_EQ(fs.close_code(), std::optional<std::uint16_t>(1000));
+
+  // The call is recorded and finalised, with the webhook queued.
+  auto call = call_record(fs.call_uuid());
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->mode, "realtime");
+  EXPECT_EQ(call->status, "completed");
+  EXPECT_EQ(call->resolution, "transferred");
+  EXPECT_EQ(call->transferred_to, "1001");
+  EXPECT_EQ(call->caller_id, "5511988887777");
+  ASSERT_FALSE(call->messages.empty());
+  EXPECT_EQ(call->messages[0].content, "Quero falar com vendas.");
+  EXPECT_EQ(temp_
+                ->sql("SELECT count(*) FROM webhook_outbox WHERE event = 'call_completed' AND "
+                      "payload->>'call_uuid' = '" +
+                      fs.call_uuid() + "'")[0][0]
+                .as<int>(),
+            1);
+}
+
+TEST_F(RealtimeBridgeTest, AnUnknownTargetIsRefusedToTheModelAndNothingIsTransferred) {
+  test::AgentScript script;
+  script.tool_arguments = R"({"target":"diretoria"})";
+  scripts_.push_back(script);
+  test::ModAudioStreamEmulator fs(stream_options());
+  ASSERT_TRUE(start(fs)) << fs.error();
+  ASSERT_TRUE(run_until([&] { return !records_.empty() && !records_[0]->tool_results.empty(); }, 10s));
+  EXPECT_NE(records_[0]->tool_results[0].second.find("allowed_targets"), std::string::npos);
+  fs.hangup();
+  ASSERT_TRUE(run_until(
+      [&] {
+        auto c = call_record(fs.call_uuid());
+        return c && c->status == "completed";
+      },
+      10s));
+  for (const auto& c : esl_->commands()) EXPECT_EQ(c.find("uuid_transfer"), std::string::npos) << c;
+  EXPECT_EQ(call_record(fs.call_uuid())->resolution, "abandoned");
+}
+
+TEST_F(RealtimeBridgeTest, WithNoAgentTheCallerGoesToTheFallbackExtension) {
+  test::AgentScript broken;
+  broken.fail_start = true;
+  scripts_.push_back(broken);  // then nothing: the chain is exhausted
+  test::ModAudioStreamEmulator fs(stream_options());
+  ASSERT_TRUE(start(fs)) << fs.error();
+  ASSERT_TRUE(run_until([&] { return fs.closed(); }, 10s));
+  EXPECT_TRUE(transfer_sent("api uuid_transfer " + fs.call_uuid() + " 1000 XML clinica.example.com"));
+  EXPECT_EQ(call_record(fs.call_uuid())->resolution, "fallback");
+}
+
+TEST_F(RealtimeBridgeTest, AnAgentDroppingMidCallIsReplacedByTheNextOne) {
+  test::AgentScript first;
+  first.greeting_ms = 500;
+  first.drop_after_events = 3;  // a few audio events, then the connection drops
+  first.tool_name.clear();
+  test::AgentScript second;
+  second.greeting_ms = 0;
+  second.speak_after_ms = 300;
+  scripts_ = {first, second};
+  test::ModAudioStreamEmulator fs(stream_options());
+  ASSERT_TRUE(start(fs)) << fs.error();
+  ASSERT_TRUE(run_until([&] { return fs.closed(); }, 15s));
+  ASSERT_EQ(records_.size(), 2u);
+  EXPECT_TRUE(records_[1]->started);
+  EXPECT_TRUE(records_[1]->config.greeting.empty()) << "a replacement must not greet again";
+  EXPECT_NE(records_[1]->config.instructions.find("already in progress"), std::string::npos);
+  EXPECT_TRUE(transfer_sent("api uuid_transfer " + fs.call_uuid() + " 1001 XML clinica.example.com"));
+}
+
+TEST_F(RealtimeBridgeTest, RefusedHandshakesAndBadFrames) {
+  scripts_.push_back({});
+  {
+    auto o = stream_options();
+    o.extra_headers = {{"X-Api-Key", "not-a-token"}};
+    test::ModAudioStreamEmulator fs(o);
+    EXPECT_FALSE(start(fs));
+    EXPECT_EQ(fs.http_status(), 401);
+  }
+  {
+    auto o = stream_options();
+    o.path = "/stream/not-a-uuid";
+    test::ModAudioStreamEmulator fs(o);
+    EXPECT_FALSE(start(fs));
+    EXPECT_EQ(fs.http_status(), 422);
+  }
+  {
+    auto o = stream_options();
+    o.query = "domain_uuid=" + random_uuid();  // a domain that does not exist
+    test::ModAudioStreamEmulator fs(o);
+    EXPECT_FALSE(start(fs));
+    EXPECT_EQ(fs.http_status(), 404);
+  }
+  {
+    // Tenant only in the metadata frame, and it is another (unknown) domain: closed with 1008.
+    auto o = stream_options();
+    o.query.clear();
+    o.metadata = R"({"domain_uuid":")" + random_uuid() + R"("})";
+    test::ModAudioStreamEmulator fs(o);
+    ASSERT_TRUE(start(fs)) << fs.error();
+    ASSERT_TRUE(run_until([&] { return fs.closed(); }, 5s));
+    EXPECT_EQ(fs.close_code(), std::optional<std::uint16_t>(1008));
+  }
+  {
+    // Tenant only in the metadata frame, sent after some audio: accepted, the audio kept.
+    auto o = stream_options();
+    o.query.clear();
+    o.metadata =
+        R"({"domain_uuid":")" + domain_ + R"(","secretary_id":")" + secretary_id_ + R"(","caller_id":"42"})";
+    o.metadata_after_frames = 5;
+    test::ModAudioStreamEmulator fs(o);
+    ASSERT_TRUE(start(fs)) << fs.error();
+    ASSERT_TRUE(run_until([&] { return fs.closed(); }, 15s));
+    EXPECT_TRUE(transfer_sent("api uuid_transfer " + fs.call_uuid() + " 1001 XML clinica.example.com"));
+    EXPECT_EQ(call_record(fs.call_uuid())->caller_id, "42");
+  }
+}
+
+}  // namespace
+}  // namespace ivr
