@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
 
 #include "ivr/api/conversation_routes.hpp"
 #include "ivr/api/document_routes.hpp"
@@ -245,6 +246,15 @@ class Daemon {
         on_channel_hangup(std::string(node), std::string(uuid),
                           std::string(event.header("variable_domain_uuid")));
       });
+      esl_->on_custom("mod_audio_stream::play", [this](std::string_view, const telephony::EslEvent& event) {
+        // Body: {"audioDataType":"raw","sampleRate":8000,"file":"/tmp/<uuid>_<n>.tmp.r8"}.
+        const auto body = nlohmann::json::parse(event.body, nullptr, false);
+        if (!body.is_object() || !body.contains("file") || !body["file"].is_string()) {
+          log_->debug("mod_audio_stream::play without a file: {}", event.body.substr(0, 200));
+          return;
+        }
+        playback_files_.deliver(std::string(event.unique_id()), body["file"].get<std::string>());
+      });
       esl_->start();
     }
     log_->info("voice-ai-ivr {} listening on {}:{} (domains: {}, rate limit {}/s burst {})", options_.version,
@@ -291,7 +301,7 @@ class Daemon {
         conversation::CallSessionDeps{[this](const conversation::Secretary& s, std::size_t attempt) {
                                         return realtime_agent(s, attempt);
                                       },
-                                      nullptr, calls_, call_repo_, knowledge_, &metrics_,
+                                      nullptr, &playback_files_, calls_, call_repo_, knowledge_, &metrics_,
                                       session_options(config_)},
         esl_.get(), static_cast<int>(config_.realtime.default_sample_rate)});
     api::register_stream_routes(router_, streams);
@@ -485,6 +495,7 @@ class Daemon {
   rag::IngestionWorker ingestion_;
   std::string instance_id_;
   std::unique_ptr<telephony::EslNodeRegistry> esl_;
+  conversation::PlaybackFiles playback_files_;
   conversation::CallService calls_;
   conversation::ChatService chat_;
   net::Router router_;

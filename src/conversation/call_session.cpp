@@ -79,6 +79,12 @@ class Session : public std::enable_shared_from_this<Session> {
       report_.resolution = "error";
       co_return report_;
     }
+    if (call_.playback == audio::PlaybackMode::file && deps_.playback_files != nullptr) {
+      std::weak_ptr<Session> weak = weak_from_this();
+      deps_.playback_files->attach(call_.call_uuid, [weak](const std::string& file) {
+        if (auto self = weak.lock()) self->play_file(file);
+      });
+    }
     if (co_await start_agent()) {
       spawn(caller_loop());
       spawn(agent_loop());
@@ -88,6 +94,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     // Wait for every loop to end (stop() closes the socket and the agent to wake them).
     while (loops_ > 0) co_await wait_on(done_);
+    if (deps_.playback_files != nullptr) deps_.playback_files->detach(call_.call_uuid);
     co_await finalise();
     metric_gauge("ivr_realtime_calls_active", "Realtime calls in progress").add(-1);
     co_return report_;
@@ -238,12 +245,40 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!saved) log_->warn("{} transcript not saved: {}", context(), saved.error().message());
   }
 
+  // File mode: FreeSWITCH wrote our message number n to "<dir>/<uuid>_<n>.tmp.<ext>" and asks us to play it.
+  // Files of messages sent before the last barge-in are stale: the caller already interrupted them.
+  void play_file(const std::string& file) {
+    const auto underscore = file.rfind('_');
+    const auto dot = file.find('.', underscore == std::string::npos ? 0 : underscore);
+    std::uint64_t n = 0;
+    bool numbered = underscore != std::string::npos && dot != std::string::npos && dot > underscore + 1;
+    for (std::size_t i = underscore + 1; numbered && i < dot; ++i) {
+      if (file[i] < '0' || file[i] > '9') numbered = false;
+      n = n * 10 + static_cast<std::uint64_t>(file[i] - '0');
+    }
+    if (stopping_ || (numbered && n < stale_before_)) {
+      log_->debug("{} stale playback file skipped: {}", context(), file);
+      return;
+    }
+    if (deps_.control == nullptr) return;
+    auto self = shared_from_this();
+    asio::co_spawn(
+        pacer_wake_.get_executor(),
+        [self, file]() -> asio::awaitable<void> {
+          Result<void> played = co_await self->deps_.control->play(self->call_.call_uuid, file);
+          if (!played)
+            self->log_->warn("{} uuid_broadcast failed: {}", self->context(), played.error().message());
+        },
+        asio::detached);
+  }
+
   // The caller spoke over the agent: silence now, and tell the agent what was really heard.
   asio::awaitable<void> barge_in() {
     const auto now = Clock::now();
     if (pacer_.idle(now) && !agent_speaking_) co_return;
     audio::PlaybackPacer::ClearResult cut = pacer_.clear(now);
     agent_speaking_ = false;
+    stale_before_ = report_.messages_out;  // file mode: play events of these messages are now stale
     ++report_.barge_ins;
     report_.dropped_ms += cut.dropped_ms;
     const auto cutoff = std::max(std::chrono::milliseconds(0), ms_between(now, cut.sound_stops));
@@ -514,6 +549,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool stopping_ = false;
   bool agent_speaking_ = false;
   bool acted_ = false;
+  std::uint64_t stale_before_ = 0;
   std::optional<PendingAction> action_;
   std::string resolution_;
   std::string transferred_to_;

@@ -90,4 +90,14 @@ void EslNodeRegistry::on_hangup(
   }
 }
 
+void EslNodeRegistry::on_custom(std::string subclass,
+                                std::function<void(std::string_view node, const EslEvent&)> handler) {
+  for (auto& node : nodes_) {
+    const std::string name = node.name();
+    node.client->add_event_handler([handler, name, subclass](const EslEvent& event) {
+      if (event.name == "CUSTOM" && event.subclass == subclass) handler(name, event);
+    });
+  }
+}
+
 }  // namespace ivr::telephony

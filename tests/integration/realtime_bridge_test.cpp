@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
 
 #include "fakes/fake_esl_server.hpp"
 #include "fakes/mod_audio_stream_emulator.hpp"
@@ -83,7 +84,11 @@ class RealtimeBridgeTest : public ::testing::Test {
     esl_ = std::make_unique<test::FakeEslServer>();
     nodes_ = std::make_unique<telephony::EslNodeRegistry>(
         io_, std::vector<telephony::EslNode>{{"default", "127.0.0.1", esl_->port(), "ClueCon"}},
-        telephony::EslClientOptions{});
+        esl_options());
+    nodes_->on_custom("mod_audio_stream::play", [this](std::string_view, const telephony::EslEvent& event) {
+      const auto body = nlohmann::json::parse(event.body, nullptr, false);
+      if (body.is_object()) playback_files_.deliver(std::string(event.unique_id()), body.value("file", ""));
+    });
     nodes_->start();
 
     conversation::CallSessionOptions options;
@@ -93,7 +98,7 @@ class RealtimeBridgeTest : public ::testing::Test {
         *guard_, *secretaries_,
         conversation::CallSessionDeps{
             [this](const conversation::Secretary&, std::size_t attempt) { return make_agent(attempt); },
-            nullptr, *calls_, *call_repo_, knowledge_, &metrics_, options},
+            nullptr, &playback_files_, *calls_, *call_repo_, knowledge_, &metrics_, options},
         nodes_.get(), 16'000});
     api::register_stream_routes(router_, deps);
     net::ServerConfig server_config;
@@ -115,6 +120,12 @@ class RealtimeBridgeTest : public ::testing::Test {
     db_.reset();
     pool_.join();
     temp_.reset();
+  }
+
+  static telephony::EslClientOptions esl_options() {
+    telephony::EslClientOptions o;
+    o.subclasses = {"mod_audio_stream::play"};
+    return o;
   }
 
   std::unique_ptr<providers::realtime::RealtimeAgent> make_agent(std::size_t attempt) {
@@ -185,6 +196,7 @@ class RealtimeBridgeTest : public ::testing::Test {
   std::unique_ptr<webhooks::WebhookSender> sender_;
   std::unique_ptr<conversation::CallService> calls_;
   conversation::NoKnowledgeBase knowledge_;
+  conversation::PlaybackFiles playback_files_;
   std::unique_ptr<test::FakeEslServer> esl_;
   std::unique_ptr<telephony::EslNodeRegistry> nodes_;
   net::Router router_;
@@ -239,6 +251,39 @@ TEST_F(RealtimeBridgeTest, GreetingBargeInAndATransferByToolCall) {
                       fs.call_uuid() + "'")[0][0]
                 .as<int>(),
             1);
+}
+
+TEST_F(RealtimeBridgeTest, FilePlaybackPlaysEachSegmentOverEslAndBargeInBreaksIt) {
+  scripts_.push_back({});
+  auto o = stream_options();
+  o.file_mode = true;
+  o.metadata = R"({"caller_id":"5511988887777","playback":"file"})";
+  test::ModAudioStreamEmulator fs(o);
+  ASSERT_TRUE(start(fs)) << fs.error();
+  // Play what the module fires on the event bus through the fake Event Socket, as FreeSWITCH would.
+  std::size_t forwarded = 0;
+  auto forward_play_events = [&] {
+    const auto events = fs.play_events();
+    for (; forwarded < events.size(); ++forwarded) {
+      esl_->push_event({{"Event-Name", "CUSTOM"},
+                        {"Event-Subclass", "mod_audio_stream::play"},
+                        {"Unique-ID", fs.call_uuid()}},
+                       events[forwarded].body);
+    }
+    return fs.closed();
+  };
+  ASSERT_TRUE(run_until(forward_play_events, 15s));
+  bool broadcast = false, broke = false;
+  for (const auto& c : esl_->commands()) {
+    broadcast = broadcast || c.rfind("api uuid_broadcast " + fs.call_uuid() + " /", 0) == 0;
+    broke = broke || c == "api uuid_break " + fs.call_uuid() + " all";
+  }
+  EXPECT_TRUE(broadcast) << "no segment was played";
+  EXPECT_TRUE(broke) << "the barge-in did not stop FreeSWITCH's playback";
+  // Segments, not 20 ms chunks: each streamAudio becomes a file on the upstream module.
+  ASSERT_FALSE(fs.audio().empty());
+  EXPECT_GE(fs.audio()[0].samples.size(), 16'000u / 2);
+  EXPECT_TRUE(transfer_sent("api uuid_transfer " + fs.call_uuid() + " 1001 XML clinica.example.com"));
 }
 
 TEST_F(RealtimeBridgeTest, AnUnknownTargetIsRefusedToTheModelAndNothingIsTransferred) {

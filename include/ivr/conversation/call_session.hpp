@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,27 @@ struct RealtimeCall {
   Secretary secretary;
 };
 
+// File playback (PROTOCOLS §1, the upstream mod_audio_stream): FreeSWITCH writes each streamAudio to a
+// file and fires CUSTOM mod_audio_stream::play over the Event Socket; the daemon must play it. This routes
+// those events (by the call's Unique-ID) to the session of the call, which plays the file over ESL unless
+// a barge-in made it stale. io thread only.
+class PlaybackFiles {
+ public:
+  using Handler = std::function<void(const std::string& file)>;
+  void attach(const std::string& call_uuid, Handler handler) { handlers_[call_uuid] = std::move(handler); }
+  void detach(const std::string& call_uuid) { handlers_.erase(call_uuid); }
+  // False when no session of this instance has the call.
+  bool deliver(const std::string& call_uuid, const std::string& file) {
+    auto it = handlers_.find(call_uuid);
+    if (it == handlers_.end()) return false;
+    it->second(file);
+    return true;
+  }
+
+ private:
+  std::map<std::string, Handler> handlers_;
+};
+
 // Builds the secretary's realtime agents in chain order: attempt 0, 1, …; nullptr past the last one.
 using AgentFactory = std::function<std::unique_ptr<providers::realtime::RealtimeAgent>(
     const Secretary& secretary, std::size_t attempt)>;
@@ -75,6 +97,7 @@ struct CallSessionOptions {
 struct CallSessionDeps {
   AgentFactory agents;
   telephony::CallControl* control = nullptr;  // null: no Event Socket configured (actions are logged only)
+  PlaybackFiles* playback_files = nullptr;    // file playback mode: where play events arrive
   CallService& calls;                         // finalises the call (call_completed webhook), tickets
   store::CallRepository& call_repo;           // the transcript
   KnowledgeBase& knowledge;

@@ -53,6 +53,9 @@ class EslNodeRegistry {
   // `handler(node name, call Unique-ID, event)` for every CHANNEL_HANGUP_COMPLETE on any node.
   void on_hangup(
       std::function<void(std::string_view node, std::string_view unique_id, const EslEvent&)> handler);
+  // `handler(node name, event)` for every CUSTOM event of `subclass` (subscribed through the common
+  // options' `subclasses`) on any node, e.g. "mod_audio_stream::play".
+  void on_custom(std::string subclass, std::function<void(std::string_view node, const EslEvent&)> handler);
 
  private:
   std::vector<Node> nodes_;
