@@ -87,7 +87,8 @@ json call_to_json(const store::CallRecord& call) {
           {"duration_seconds", call.duration_seconds ? json(*call.duration_seconds) : json()},
           {"started_at", call.started_at},
           {"ended_at", call.ended_at.empty() ? json() : json(call.ended_at)},
-          {"transcript", transcript}};
+          {"transcript", transcript},
+          {"realtime", call.stats_json.empty() ? json() : json::parse(call.stats_json, nullptr, false)}};
 }
 
 // ---- secretaries ----

@@ -30,6 +30,11 @@ std::string call_completed_payload(const store::CallRecord& call, const std::str
        call.transferred_to.empty() ? nlohmann::json() : nlohmann::json(call.transferred_to)},
       {"started_at", call.started_at},
       {"ended_at", call.ended_at}};
+  body["mode"] = call.mode;
+  if (!call.stats_json.empty()) {
+    const auto stats = nlohmann::json::parse(call.stats_json, nullptr, false);
+    if (stats.is_object()) body["realtime"] = stats;
+  }
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

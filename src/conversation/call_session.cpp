@@ -510,6 +510,20 @@ class Session : public std::enable_shared_from_this<Session> {
     report_.resolution = resolution_.empty() ? "abandoned" : resolution_;
     report_.transferred_to = transferred_to_;
     if (!caller_text_.empty()) co_await record_turn("");
+    json stats = {{"agents", report_.agents},
+                  {"playback", std::string(audio::to_string(call_.playback))},
+                  {"sample_rate", call_.format.sample_rate},
+                  {"frames_in", report_.frames_in},
+                  {"frames_rejected", report_.frames_rejected},
+                  {"messages_out", report_.messages_out},
+                  {"barge_ins", report_.barge_ins},
+                  {"dropped_ms", report_.dropped_ms}};
+    if (report_.first_audio) stats["first_audio_ms"] = report_.first_audio->count();
+    json cutoffs = json::array();
+    for (const auto& c : report_.cutoffs) cutoffs.push_back(c.count());
+    stats["barge_in_cutoff_ms"] = cutoffs;
+    Result<void> saved = co_await deps_.call_repo.set_stats(call_.domain_uuid, call_.call_uuid, stats.dump());
+    if (!saved) log_->warn("{} call figures not saved: {}", context(), saved.error().message());
     CallEndInput end;
     end.domain_uuid = call_.domain_uuid;
     end.domain_name = call_.domain_name;

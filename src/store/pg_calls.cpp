@@ -16,7 +16,7 @@ std::string iso(const std::string& column) {
 std::string call_columns() {
   return "call_uuid::text, domain_uuid::text, coalesce(secretary_id::text, ''), caller_id, mode, status, "
          "coalesce(resolution, ''), coalesce(transferred_to, ''), turns, duration_seconds, " +
-         iso("started_at") + ", coalesce(" + iso("ended_at") + ", '')";
+         iso("started_at") + ", coalesce(" + iso("ended_at") + ", ''), coalesce(stats::text, '')";
 }
 
 CallRecord call_from_row(const pqxx::row& row) {
@@ -33,6 +33,7 @@ CallRecord call_from_row(const pqxx::row& row) {
   if (!row[9].is_null()) r.duration_seconds = row[9].as<double>();
   r.started_at = row[10].c_str();
   r.ended_at = row[11].c_str();
+  r.stats_json = row[12].c_str();
   return r;
 }
 
@@ -94,6 +95,19 @@ boost::asio::awaitable<Result<void>> CallRepository::append_turn(std::string dom
         call_uuid, domain_uuid, caller.role, caller.content, caller.action, caller.transfer_to,
         assistant.role, assistant.content, assistant.action, assistant.transfer_to);
     if (inserted.affected_rows() == 0) return make_error_code(Errc::not_found);
+    return {};
+  };
+  co_return co_await db_.impl().run(std::move(query));
+}
+
+boost::asio::awaitable<Result<void>> CallRepository::set_stats(std::string domain_uuid, std::string call_uuid,
+                                                               std::string stats_json) {
+  auto query = [=](pqxx::connection& c) -> Result<void> {
+    pqxx::nontransaction tx(c);
+    const pqxx::result updated =
+        tx.exec_params("UPDATE calls SET stats = $3::jsonb WHERE call_uuid = $1::uuid AND domain_uuid = $2",
+                       call_uuid, domain_uuid, stats_json);
+    if (updated.affected_rows() == 0) return make_error_code(Errc::not_found);
     return {};
   };
   co_return co_await db_.impl().run(std::move(query));

@@ -245,6 +245,13 @@ TEST_F(RealtimeBridgeTest, GreetingBargeInAndATransferByToolCall) {
   EXPECT_EQ(call->caller_id, "5511988887777");
   ASSERT_FALSE(call->messages.empty());
   EXPECT_EQ(call->messages[0].content, "Quero falar com vendas.");
+  const auto stats = nlohmann::json::parse(call->stats_json);
+  EXPECT_EQ(stats["agents"], nlohmann::json::array({"scripted"}));
+  EXPECT_EQ(stats["barge_ins"], 1);
+  EXPECT_GT(stats["frames_in"].get<int>(), 40);
+  EXPECT_TRUE(stats.contains("first_audio_ms"));
+  ASSERT_EQ(stats["barge_in_cutoff_ms"].size(), 1u);
+  EXPECT_LE(stats["barge_in_cutoff_ms"][0].get<int>(), 150) << "stream mode: at most the lead, plus a frame";
   EXPECT_EQ(temp_
                 ->sql("SELECT count(*) FROM webhook_outbox WHERE event = 'call_completed' AND "
                       "payload->>'call_uuid' = '" +

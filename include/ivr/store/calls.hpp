@@ -40,6 +40,7 @@ struct CallRecord {
   std::optional<double> duration_seconds;
   std::string started_at;
   std::string ended_at;
+  std::string stats_json;  // realtime calls: what the bridge measured (JSON object text); empty otherwise
   std::vector<CallMessage> messages;
 };
 
@@ -66,6 +67,9 @@ class CallRepository {
   // Appends one caller turn and the assistant's reply, and counts the turn.
   boost::asio::awaitable<Result<void>> append_turn(std::string domain_uuid, std::string call_uuid,
                                                    CallMessage caller, CallMessage assistant);
+  // Stores the realtime bridge's figures for the call (a JSON object). Errc::not_found when unknown.
+  boost::asio::awaitable<Result<void>> set_stats(std::string domain_uuid, std::string call_uuid,
+                                                 std::string stats_json);
   // The call with its messages; nullopt when unknown in this domain.
   boost::asio::awaitable<Result<std::optional<CallRecord>>> get(std::string domain_uuid,
                                                                 std::string call_uuid);
