@@ -22,6 +22,7 @@
 #include "ivr/app/systemd.hpp"
 #include "ivr/conversation/call_service.hpp"
 #include "ivr/conversation/chat_service.hpp"
+#include "ivr/conversation/pipeline_agent.hpp"
 #include "ivr/conversation/provider_registry.hpp"
 #include "ivr/core/ids.hpp"
 #include "ivr/core/logging.hpp"
@@ -330,17 +331,45 @@ class Daemon {
                             [this] { return static_cast<double>(ingestion_.failed()); });
   }
 
-  // The secretary's realtime agents in chain order (empty chain: `pipeline`). Adapters not built into this
-  // version are skipped with a warning, so the session falls through to the fallback extension.
+  // The secretary's realtime agents in chain order (an empty chain means `pipeline`). Vendors this build
+  // has no adapter for are skipped with a warning, so the session moves on to the next one, or to the
+  // fallback extension when none is left.
   std::unique_ptr<providers::realtime::RealtimeAgent> realtime_agent(const conversation::Secretary& s,
                                                                      std::size_t attempt) {
     std::vector<std::string> chain;
     for (const auto& p : s.realtime) chain.push_back(p.vendor);
     if (chain.empty()) chain.push_back("pipeline");
-    for (std::size_t i = attempt; i < chain.size(); ++i) {
-      log_->warn("secretary {}: realtime vendor '{}' is not available in this build", s.id, chain[i]);
+    // Attempt n is the n-th agent this build can make, so skipped vendors do not use up attempts.
+    std::size_t buildable = 0;
+    for (const auto& vendor : chain) {
+      if (vendor != "pipeline") {
+        if (attempt == 0)
+          log_->warn("secretary {}: realtime vendor '{}' is not available in this build", s.id, vendor);
+        continue;
+      }
+      if (buildable++ < attempt) continue;
+      return pipeline_agent(s);
     }
     return nullptr;
+  }
+
+  // VAD + the secretary's own STT, LLM and TTS chains: realtime calls with whatever providers it has
+  // (fully offline when the STT is a local Whisper server).
+  std::unique_ptr<providers::realtime::RealtimeAgent> pipeline_agent(const conversation::Secretary& s) {
+    auto stt = registry_.speech_to_text(s);
+    auto llm = registry_.language_model(s);
+    auto tts = registry_.text_to_speech(s);
+    if (!stt)
+      log_->warn("secretary {}: the pipeline agent has no speech-to-text: {}", s.id, stt.error().message());
+    conversation::PipelineOptions options;
+    options.hints.language = s.language;
+    options.hints.greeting = s.greeting;
+    options.hints.faq = s.faq;
+    options.hints.transfer_targets = s.transfer_targets;
+    options.hints.goodbye_phrases = s.goodbye_phrases;
+    return conversation::make_pipeline_agent(io_.get_executor(), stt ? std::move(*stt) : nullptr,
+                                             llm ? std::move(*llm) : nullptr, tts ? std::move(*tts) : nullptr,
+                                             std::move(options));
   }
 
   // FreeSWITCH says a call is over. A turn-based call whose Lua script never reported its end (killed,

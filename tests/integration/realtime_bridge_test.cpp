@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fakes/fake_esl_server.hpp"
+#include "fakes/fake_vendor_server.hpp"
 #include "fakes/mod_audio_stream_emulator.hpp"
 #include "fakes/scripted_realtime_agent.hpp"
 #include "ivr/api/stream_routes.hpp"
@@ -26,10 +27,14 @@
 #include "ivr/conversation/call_service.hpp"
 #include "ivr/conversation/chat_service.hpp"
 #include "ivr/conversation/knowledge.hpp"
+#include "ivr/conversation/pipeline_agent.hpp"
+#include "ivr/conversation/provider_registry.hpp"
 #include "ivr/core/ids.hpp"
 #include "ivr/core/metrics.hpp"
 #include "ivr/net/http_client.hpp"
 #include "ivr/net/http_server.hpp"
+#include "ivr/providers/fallback.hpp"
+#include "ivr/providers/tts.hpp"
 #include "ivr/store/calls.hpp"
 #include "ivr/store/database.hpp"
 #include "ivr/store/repositories.hpp"
@@ -129,6 +134,7 @@ class RealtimeBridgeTest : public ::testing::Test {
   }
 
   std::unique_ptr<providers::realtime::RealtimeAgent> make_agent(std::size_t attempt) {
+    if (pipeline_) return attempt == 0 ? pipeline_() : nullptr;
     if (attempt >= scripts_.size()) return nullptr;
     records_.push_back(std::make_shared<test::AgentRecord>());
     return std::make_unique<test::ScriptedRealtimeAgent>(io_.get_executor(), scripts_[attempt],
@@ -169,9 +175,18 @@ class RealtimeBridgeTest : public ::testing::Test {
     return o;
   }
 
+  // The call's record once the session has finalised it (the socket closes first; the record follows):
+  // waits up to 5 s for status `completed`, then returns what there is.
   std::optional<store::CallRecord> call_record(const std::string& call_uuid) {
-    auto got = test::run(io_, call_repo_->get(domain_, call_uuid));
-    return got ? *got : std::nullopt;
+    std::optional<store::CallRecord> record;
+    run_until(
+        [&] {
+          auto got = test::run(io_, call_repo_->get(domain_, call_uuid));
+          record = got ? *got : std::nullopt;
+          return record && record->status == "completed";
+        },
+        5s);
+    return record;
   }
 
   bool transfer_sent(const std::string& line) {
@@ -203,6 +218,7 @@ class RealtimeBridgeTest : public ::testing::Test {
   std::unique_ptr<net::HttpServer> server_;
   std::string domain_, token_, secretary_id_;
   std::vector<test::AgentScript> scripts_;
+  std::function<std::unique_ptr<providers::realtime::RealtimeAgent>()> pipeline_;  // when set: the only agent
   std::vector<std::shared_ptr<test::AgentRecord>> records_;
 };
 
@@ -388,6 +404,47 @@ TEST_F(RealtimeBridgeTest, RefusedHandshakesAndBadFrames) {
     EXPECT_TRUE(transfer_sent("api uuid_transfer " + fs.call_uuid() + " 1001 XML clinica.example.com"));
     EXPECT_EQ(call_record(fs.call_uuid())->caller_id, "42");
   }
+}
+
+// The offline realtime path through the bridge: the `pipeline` agent with the secretary's own providers —
+// an OpenAI-compatible speech-to-text (a fake vendor server), the `extractive` model and espeak. The
+// caller's speech (a tone the VAD takes for speech; the fake STT says what was "said") barges into the
+// spoken greeting, is transcribed, and the extractive model's transfer reaches FreeSWITCH over ESL.
+TEST_F(RealtimeBridgeTest, PipelineAgentWithOfflineProvidersTransfersTheCaller) {
+  test::FakeVendorServer whisper;
+  whisper.respond("POST", "/v1/audio/transcriptions",
+                  test::FakeResponse::json(200, R"({"text":"Quero falar com vendas, por favor."})"));
+  providers::EspeakEngine espeak;
+  providers::CircuitBreakers breakers;
+  conversation::ProviderRegistry registry(http_, espeak, breakers, nullptr, &metrics_);
+  auto secretary = test::run(io_, secretaries_->resolve(domain_, "clinica.example.com", secretary_id_));
+  ASSERT_TRUE(secretary);
+  conversation::Secretary s = *secretary;
+  s.stt.push_back({"openai", whisper.base_url(), "whisper-1", "", 5'000, "", "", ""});
+  pipeline_ = [&]() -> std::unique_ptr<providers::realtime::RealtimeAgent> {
+    auto stt = registry.speech_to_text(s);
+    auto llm = registry.language_model(s);
+    auto tts = registry.text_to_speech(s);
+    conversation::PipelineOptions options;
+    options.hints.language = s.language;
+    options.hints.transfer_targets = s.transfer_targets;
+    return conversation::make_pipeline_agent(io_.get_executor(), stt ? std::move(*stt) : nullptr,
+                                             llm ? std::move(*llm) : nullptr, tts ? std::move(*tts) : nullptr,
+                                             std::move(options));
+  };
+  test::ModAudioStreamEmulator fs(stream_options());
+  ASSERT_TRUE(start(fs)) << fs.error();
+  ASSERT_TRUE(run_until([&] { return fs.closed(); }, 25s)) << "the call did not end";
+  EXPECT_FALSE(fs.received_samples().empty()) << "no greeting was played";
+  EXPECT_EQ(whisper.requests().size(), 1u);
+  EXPECT_TRUE(transfer_sent("api uuid_transfer " + fs.call_uuid() + " 1001 XML clinica.example.com"));
+  auto call = call_record(fs.call_uuid());
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->resolution, "transferred");
+  bool heard = false;
+  for (const auto& m : call->messages)
+    heard = heard || (m.role == "caller" && m.content == "Quero falar com vendas, por favor.");
+  EXPECT_TRUE(heard) << "the caller's words are not in the transcript";
 }
 
 }  // namespace

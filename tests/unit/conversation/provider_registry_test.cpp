@@ -12,6 +12,7 @@
 #include "ivr/providers/tts.hpp"
 #include "support/local_http_server.hpp"
 #include "support/test_env.hpp"
+#include "unit/conversation/espeak_engine.hpp"
 
 namespace ivr::conversation {
 namespace {
@@ -22,10 +23,9 @@ using test::FakeResponse;
 constexpr const char* kDomain = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 constexpr const char* kApiKey = "sk-secret-xyz";
 
-// espeak-ng has process-wide state: one engine per test process.
+// espeak-ng has process-wide state: one engine per test process (shared with the other files).
 providers::EspeakEngine& espeak() {
-  static providers::EspeakEngine engine;
-  return engine;
+  return test::espeak_engine();
 }
 
 class ProviderRegistryTest : public ::testing::Test {
