@@ -30,8 +30,10 @@
 #include "ivr/knowledge/hash_embedder.hpp"
 #include "ivr/net/http_client.hpp"
 #include "ivr/net/http_server.hpp"
+#include "ivr/net/websocket_client.hpp"
 #include "ivr/providers/fallback.hpp"
 #include "ivr/providers/openai_embedder.hpp"
+#include "ivr/providers/realtime/openai_realtime.hpp"
 #include "ivr/providers/tts.hpp"
 #include "ivr/rag/domain_indexes.hpp"
 #include "ivr/rag/ingestion.hpp"
@@ -508,6 +510,7 @@ class Daemon {
   api::TenantGuard guard_;
   api::AccessObserver observer_;
   net::HttpClient http_;
+  net::WebSocketConnector ws_connector_{io_};
   std::unique_ptr<SecretBox> box_;
   providers::EspeakEngine espeak_;
   providers::CircuitBreakers breakers_;

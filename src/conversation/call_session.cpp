@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "ivr/audio/g711.hpp"
 #include "ivr/audio/playback_pacer.hpp"
 #include "ivr/audio/resampler.hpp"
 #include "ivr/conversation/call_service.hpp"
@@ -196,9 +197,20 @@ class Session : public std::enable_shared_from_this<Session> {
     switch (event.kind) {
       case Kind::audio: {
         agent_speaking_ = true;
-        const std::size_t n = event.audio.size() / 2;
-        samples_in_.resize(n);
-        if (n > 0) std::memcpy(samples_in_.data(), event.audio.data(), n * 2);  // pcm16 LE (x86 is LE)
+        const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(event.audio.data()),
+                                                  event.audio.size());
+        const rt::AudioEncoding encoding = agent_->output_format().encoding;
+        if (encoding == rt::AudioEncoding::g711_ulaw) {
+          samples_in_.clear();
+          audio::decode_mulaw(bytes, samples_in_);
+        } else if (encoding == rt::AudioEncoding::g711_alaw) {
+          samples_in_.clear();
+          audio::decode_alaw(bytes, samples_in_);
+        } else {
+          const std::size_t n = event.audio.size() / 2;
+          samples_in_.resize(n);
+          if (n > 0) std::memcpy(samples_in_.data(), event.audio.data(), n * 2);  // pcm16 LE (x86 is LE)
+        }
         samples_out_.clear();
         from_agent_->process(samples_in_, samples_out_);
         pacer_.push(event.item_id, samples_out_);
@@ -434,7 +446,19 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::size_t n = to_agent_->process(std::span<const std::int16_t>(samples),
                                              std::span<std::int16_t>(to_agent_samples_));
     if (n == 0) co_return;
-    const std::string_view bytes(reinterpret_cast<const char*>(to_agent_samples_.data()), n * 2);
+    const std::span<const std::int16_t> converted(to_agent_samples_.data(), n);
+    std::string_view bytes(reinterpret_cast<const char*>(to_agent_samples_.data()), n * 2);
+    const rt::AudioEncoding encoding = agent_->input_format().encoding;
+    if (encoding != rt::AudioEncoding::pcm16) {
+      // G.711 straight to the provider (8 kHz calls: the resampler above passes the samples through).
+      g711_out_.clear();
+      if (encoding == rt::AudioEncoding::g711_ulaw) {
+        audio::encode_mulaw(converted, g711_out_);
+      } else {
+        audio::encode_alaw(converted, g711_out_);
+      }
+      bytes = std::string_view(reinterpret_cast<const char*>(g711_out_.data()), g711_out_.size());
+    }
     Result<void> sent = co_await agent_->send_audio(bytes);
     if (!sent && !stopping_)
       log_->debug("{} audio not sent to the agent: {}", context(), sent.error().message());
@@ -574,6 +598,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<std::int16_t> to_agent_samples_;
   std::vector<std::int16_t> samples_in_;
   std::vector<std::int16_t> samples_out_;
+  std::vector<std::uint8_t> g711_out_;
   std::string out_message_;
   CallSessionReport report_;
 };

@@ -76,7 +76,8 @@ class RealtimeAgent {
   virtual ~RealtimeAgent() = default;
 
   // Opens the session and configures it. Errors: unavailable (cannot connect), timeout, unauthorized /
-  // upstream_error (the provider refused), cancelled.
+  // upstream_error (the provider refused), rate_limited (429 on connect), config_invalid (bad URL),
+  // cancelled.
   virtual boost::asio::awaitable<Result<void>> start(SessionConfig config) = 0;
 
   // What the agent wants to hear and what it speaks (known after start()).
