@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fakes/fake_esl_server.hpp"
+#include "fakes/fake_openai_realtime.hpp"
 #include "fakes/fake_vendor_server.hpp"
 #include "fakes/mod_audio_stream_emulator.hpp"
 #include "fakes/scripted_realtime_agent.hpp"
@@ -33,7 +34,9 @@
 #include "ivr/core/metrics.hpp"
 #include "ivr/net/http_client.hpp"
 #include "ivr/net/http_server.hpp"
+#include "ivr/net/websocket_client.hpp"
 #include "ivr/providers/fallback.hpp"
+#include "ivr/providers/realtime/openai_realtime.hpp"
 #include "ivr/providers/tts.hpp"
 #include "ivr/store/calls.hpp"
 #include "ivr/store/database.hpp"
@@ -445,6 +448,38 @@ TEST_F(RealtimeBridgeTest, PipelineAgentWithOfflineProvidersTransfersTheCaller) 
   for (const auto& m : call->messages)
     heard = heard || (m.role == "caller" && m.content == "Quero falar com vendas, por favor.");
   EXPECT_TRUE(heard) << "the caller's words are not in the transcript";
+}
+
+// OpenAI Realtime through the bridge, protocol-exact against the fake server: the caller's 16 kHz audio
+// reaches it as 24 kHz pcm16 appends, its server VAD and tool call drive a transfer over ESL, and the
+// call is recorded with the agent's name.
+TEST_F(RealtimeBridgeTest, OpenAiRealtimeAgentTransfersTheCaller) {
+  test::FakeRealtimeScript script;
+  script.tool_call = test::FakeToolCall{"transfer_call", "call_fake_1", R"({"target":"vendas"})"};
+  script.user_transcript = "Quero falar com vendas";
+  test::FakeOpenAiRealtime openai(script);
+  net::WebSocketConnector connector(io_);
+  pipeline_ = [&]() -> std::unique_ptr<providers::realtime::RealtimeAgent> {
+    providers::realtime::OpenAiRealtimeSettings settings;
+    settings.url = openai.url();
+    settings.api_key = script.api_key;
+    settings.model = script.model;
+    return providers::realtime::make_openai_realtime(connector, std::move(settings));
+  };
+  test::ModAudioStreamEmulator fs(stream_options());
+  ASSERT_TRUE(start(fs)) << fs.error();
+  ASSERT_TRUE(run_until([&] { return fs.closed(); }, 20s)) << "the call did not end";
+  EXPECT_EQ(openai.client_event_count("session.update"), 1u);
+  // The fake's VAD fires after 60 ms of speech and its first response calls the tool at once: about three
+  // 20 ms frames reach it, resampled to 24 kHz pcm16 (2880 bytes less the resampler's start-up delay).
+  EXPECT_GE(openai.audio_received().size(), 2'000u);
+  EXPECT_EQ(openai.client_event_count("conversation.item.create"), 1u) << "the tool result";
+  EXPECT_TRUE(transfer_sent("api uuid_transfer " + fs.call_uuid() + " 1001 XML clinica.example.com"));
+  auto call = call_record(fs.call_uuid());
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->resolution, "transferred");
+  const auto stats = nlohmann::json::parse(call->stats_json);
+  EXPECT_EQ(stats["agents"], nlohmann::json::array({"openai"}));
 }
 
 }  // namespace
