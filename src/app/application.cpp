@@ -33,6 +33,7 @@
 #include "ivr/net/websocket_client.hpp"
 #include "ivr/providers/fallback.hpp"
 #include "ivr/providers/openai_embedder.hpp"
+#include "ivr/providers/realtime/elevenlabs_realtime.hpp"
 #include "ivr/providers/realtime/openai_realtime.hpp"
 #include "ivr/providers/tts.hpp"
 #include "ivr/rag/domain_indexes.hpp"

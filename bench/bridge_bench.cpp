@@ -1,0 +1,374 @@
+// The realtime bridge under load: N emulated mod_audio_stream calls (16 kHz mono, 20 ms L16 frames in
+// real time) on WS /stream, each bridged by the daemon's CallSession to an instant echo agent. Prints:
+//  - caller → agent latency the daemon adds per frame (WebSocket read, decode, resample, hand-over),
+//  - agent → caller latency per chunk when nothing is queued (pacer, streamAudio framing, write),
+//  - dropped or rejected frames, daemon CPU per call (its io thread's CPU time / calls), RSS per call.
+// Everything but PostgreSQL runs in this process: the daemon side on one io thread (as in the daemon),
+// the load generator on another. Tenant checks and call records use the real PostgreSQL.
+//   VOICE_AI_DATABASE_URL=… bench_bridge_bench [calls=100] [seconds=10]   (bench/bridge_bench.sh sets it up)
+
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <openssl/evp.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "ivr/api/stream_routes.hpp"
+#include "ivr/api/tenant_guard.hpp"
+#include "ivr/conversation/call_service.hpp"
+#include "ivr/conversation/chat_service.hpp"
+#include "ivr/conversation/knowledge.hpp"
+#include "ivr/core/ids.hpp"
+#include "ivr/core/logging.hpp"
+#include "ivr/core/metrics.hpp"
+#include "ivr/net/http_client.hpp"
+#include "ivr/net/http_server.hpp"
+#include "ivr/store/calls.hpp"
+#include "ivr/store/database.hpp"
+#include "ivr/store/migrations.hpp"
+#include "ivr/store/repositories.hpp"
+#include "ivr/store/secretaries.hpp"
+#include "ivr/webhooks/outbox.hpp"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace rt = ivr::providers::realtime;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Frames carry their send time in their first 8 bytes (the rest is a quiet tone); at 16 kHz in and out
+// the session's resampler passes samples through untouched, so the agent reads the stamp back.
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+struct Samples {
+  std::mutex mutex;
+  std::vector<double> inbound_us;   // frame sent by the caller → agent got it
+  std::vector<double> outbound_us;  // agent emitted → caller received the streamAudio
+  std::atomic<std::uint64_t> frames_sent{0}, frames_at_agent{0}, chunks_back{0};
+};
+Samples samples;
+
+// Answers every caller frame with the same audio at once (item "echo"): the cheapest possible provider.
+class EchoAgent final : public rt::RealtimeAgent {
+ public:
+  explicit EchoAgent(asio::any_io_executor ex) : wake_(ex) {}
+  asio::awaitable<ivr::Result<void>> start(rt::SessionConfig) override { co_return ivr::Result<void>(); }
+  rt::AudioFormat input_format() const override { return {rt::AudioEncoding::pcm16, 16'000}; }
+  rt::AudioFormat output_format() const override { return {rt::AudioEncoding::pcm16, 16'000}; }
+  asio::awaitable<ivr::Result<void>> send_audio(std::string_view bytes) override {
+    if (bytes.size() >= 8) {
+      std::int64_t sent = 0;
+      std::memcpy(&sent, bytes.data(), 8);
+      if (sent > 0) {
+        const double us = static_cast<double>(now_ns() - sent) / 1000.0;
+        std::lock_guard lock(samples.mutex);
+        samples.inbound_us.push_back(us);
+      }
+      ++samples.frames_at_agent;
+      rt::AgentEvent e;
+      e.kind = rt::AgentEvent::Kind::audio;
+      e.item_id = "echo";
+      e.audio.assign(bytes.data(), bytes.size());
+      const std::int64_t emitted = now_ns();  // restamped: the outbound clock starts here
+      std::memcpy(e.audio.data(), &emitted, 8);
+      queue_.push_back(std::move(e));
+      wake_.cancel();
+    }
+    co_return ivr::Result<void>();
+  }
+  asio::awaitable<ivr::Result<rt::AgentEvent>> next_event() override {
+    while (queue_.empty() && !closed_) {
+      wake_.expires_after(std::chrono::seconds(60));
+      boost::system::error_code ignored;
+      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    if (closed_) co_return ivr::make_error_code(ivr::Errc::cancelled);
+    rt::AgentEvent e = std::move(queue_.front());
+    queue_.pop_front();
+    co_return e;
+  }
+  asio::awaitable<ivr::Result<void>> send_tool_result(std::string, std::string) override {
+    co_return ivr::Result<void>();
+  }
+  asio::awaitable<ivr::Result<void>> truncate(std::string, std::int64_t) override {
+    co_return ivr::Result<void>();
+  }
+  asio::awaitable<void> close() override {
+    closed_ = true;
+    wake_.cancel();
+    co_return;
+  }
+  std::string_view name() const override { return "echo"; }
+
+ private:
+  asio::steady_timer wake_;
+  std::deque<rt::AgentEvent> queue_;
+  bool closed_ = false;
+};
+
+// One emulated call: handshake like mod_audio_stream, metadata, then 20 ms frames on absolute deadlines;
+// every streamAudio received is decoded enough to read the stamp back.
+asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string token, std::string secretary,
+                             std::chrono::seconds duration) {
+  auto ex = co_await asio::this_coro::executor;
+  // Shared with the reader, which may still be finishing when this coroutine returns.
+  auto socket = std::make_shared<websocket::stream<beast::tcp_stream>>(ex);
+  auto& ws = *socket;
+  asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
+  co_await beast::get_lowest_layer(ws).async_connect(endpoint, asio::use_awaitable);
+  const std::string call = ivr::random_uuid();
+  ws.set_option(websocket::stream_base::decorator([token, domain](websocket::request_type& req) {
+    req.set("x-api-key", token);
+    req.set("x-domain-uuid", domain);
+  }));
+  co_await ws.async_handshake("127.0.0.1", "/stream/" + call + "?secretary_id=" + secretary,
+                              asio::use_awaitable);
+  ws.text(true);
+  co_await ws.async_write(asio::buffer(std::string(R"({"caller_id":"bench"})")), asio::use_awaitable);
+
+  // Reader: streamAudio messages → stamp in the first 8 decoded bytes.
+  auto reader = [socket]() -> asio::awaitable<void> {
+    beast::flat_buffer buffer;
+    for (;;) {
+      boost::system::error_code ec;
+      co_await socket->async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+      const std::string text = beast::buffers_to_string(buffer.data());
+      buffer.consume(buffer.size());
+      const auto at = text.find("\"audioData\":\"");
+      if (at == std::string::npos) continue;
+      // The stamp is the first 8 bytes: the first 12 base64 characters hold 9 bytes.
+      unsigned char decoded[16];
+      const std::string head = text.substr(at + 13, 12);
+      const int n = EVP_DecodeBlock(decoded, reinterpret_cast<const unsigned char*>(head.data()), 12);
+      if (n < 8) continue;
+      std::int64_t emitted = 0;
+      std::memcpy(&emitted, decoded, 8);
+      ++samples.chunks_back;
+      const double us = static_cast<double>(now_ns() - emitted) / 1000.0;
+      if (us > 0 && us < 1e6) {
+        std::lock_guard lock(samples.mutex);
+        samples.outbound_us.push_back(us);
+      }
+    }
+  };
+  asio::co_spawn(ex, reader, asio::detached);
+
+  std::vector<std::int16_t> frame(320);
+  for (std::size_t i = 0; i < frame.size(); ++i)
+    frame[i] = static_cast<std::int16_t>(800 * ((i / 8) % 2 ? 1 : -1));
+  asio::steady_timer timer(ex);
+  auto next = Clock::now();
+  const auto end = next + duration;
+  ws.binary(true);
+  while (Clock::now() < end) {
+    const std::int64_t stamp = now_ns();
+    std::memcpy(frame.data(), &stamp, 8);
+    boost::system::error_code ec;
+    co_await ws.async_write(asio::buffer(frame.data(), frame.size() * 2),
+                            asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+    ++samples.frames_sent;
+    next += std::chrono::milliseconds(20);
+    timer.expires_at(next);
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  boost::system::error_code ignored;
+  co_await ws.async_close(websocket::close_code::normal, asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+std::size_t rss_kib() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) / 1024;
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int calls = argc > 1 ? std::atoi(argv[1]) : 100;
+  const auto seconds = std::chrono::seconds(argc > 2 ? std::atoi(argv[2]) : 10);
+  ivr::init_logging({"warn", false});
+  const char* url = std::getenv("VOICE_AI_DATABASE_URL");
+  if (url == nullptr) {
+    std::fprintf(stderr, "set VOICE_AI_DATABASE_URL (bench/bridge_bench.sh does)\n");
+    return 2;
+  }
+  ivr::store::DatabaseConfig db_config;
+  db_config.url = url;
+  if (auto migrated =
+          ivr::store::blocking_migrate(db_config, std::getenv("VOICE_AI_DATABASE_MIGRATIONS_DIR")
+                                                      ? std::getenv("VOICE_AI_DATABASE_MIGRATIONS_DIR")
+                                                      : "migrations");
+      !migrated) {
+    std::fprintf(stderr, "migrations: %s\n", migrated.error().message().c_str());
+    return 1;
+  }
+
+  asio::io_context io{1};
+  asio::thread_pool pool(4);
+  ivr::store::Database db(pool, db_config);
+  ivr::store::BlockingAdmin admin(db);
+  auto domain =
+      admin.blocking_add_domain("bridge-bench-" + ivr::random_uuid().substr(0, 8) + ".example.com", {});
+  auto token = admin.blocking_create_token(ivr::store::TokenScope::call, std::nullopt, "bench");
+  if (!domain || !token) return 1;
+  auto tokens = ivr::store::make_pg_token_store(db);
+  auto domains = ivr::store::make_pg_domain_directory(db, ivr::store::DomainSource::standalone);
+  ivr::MetricsRegistry metrics;
+  ivr::RateLimitSettings limits;
+  limits.enabled = false;
+  ivr::api::TenantGuard guard(*tokens, *domains, nullptr, limits, metrics);
+  ivr::store::SecretaryRepository secretary_repo(db);
+  ivr::conversation::SecretaryDirectory secretaries(secretary_repo, std::chrono::minutes(10));
+  ivr::store::CallRepository call_repo(db);
+  ivr::net::HttpClient http(io);
+  ivr::webhooks::WebhookSender sender(io, db, http, ivr::webhooks::WebhookSenderConfig{});
+  ivr::conversation::CallService call_service(call_repo, secretaries, sender);
+  ivr::conversation::NoKnowledgeBase knowledge;
+  ivr::conversation::Secretary s = ivr::conversation::default_secretary(domain->uuid, domain->name);
+  s.name = "bench";
+  s.is_default = false;
+  s.greeting.clear();
+  std::string secretary_id;
+  {
+    std::promise<std::string> created;
+    auto create = [&]() -> asio::awaitable<void> {
+      auto r = co_await secretary_repo.create(ivr::conversation::to_record(s));
+      created.set_value(r ? r->id : std::string());
+    };
+    asio::co_spawn(io, create, asio::detached);
+    io.run();
+    io.restart();
+    secretary_id = created.get_future().get();
+  }
+  ivr::conversation::CallSessionOptions options;
+  options.caller_idle_timeout = std::chrono::seconds(10);
+  ivr::net::Router router;
+  auto deps = std::make_shared<ivr::api::StreamDependencies>(ivr::api::StreamDependencies{
+      guard, secretaries,
+      ivr::conversation::CallSessionDeps{[&io](const ivr::conversation::Secretary&,
+                                               std::size_t attempt) -> std::unique_ptr<rt::RealtimeAgent> {
+                                           if (attempt > 0) return nullptr;
+                                           return std::make_unique<EchoAgent>(io.get_executor());
+                                         },
+                                         nullptr, nullptr, call_service, call_repo, knowledge, &metrics,
+                                         options},
+      nullptr, 16'000});
+  ivr::api::register_stream_routes(router, deps);
+  ivr::net::ServerConfig server_config;
+  server_config.port = 0;
+  server_config.max_connections = static_cast<std::size_t>(calls) + 64;
+  ivr::net::HttpServer server(io, router, server_config);
+  if (!server.start()) return 1;
+
+  const std::size_t rss_before = rss_kib();
+  double cpu_start = 0, cpu_end = 0;
+  asio::post(io, [&] { cpu_start = thread_cpu_seconds(); });
+  std::thread daemon([&] {
+    auto guard_work = asio::make_work_guard(io);
+    io.run();
+  });
+
+  // The load generator: its own io_context and thread.
+  asio::io_context load{1};
+  for (int i = 0; i < calls; ++i) {
+    asio::co_spawn(load, caller(server.port(), domain->uuid, token->token, secretary_id, seconds),
+                   [](std::exception_ptr e) {
+                     if (e) {
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const std::exception& ex) {
+                         std::fprintf(stderr, "call failed: %s\n", ex.what());
+                       }
+                     }
+                   });
+  }
+  std::size_t rss_peak = 0;
+  std::thread sampler([&] {
+    for (int i = 0; i < static_cast<int>(seconds.count()) * 4; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      rss_peak = std::max(rss_peak, rss_kib());
+    }
+  });
+  load.run();
+  sampler.join();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // sessions finalise
+  std::promise<void> measured;
+  asio::post(io, [&] {
+    cpu_end = thread_cpu_seconds();
+    measured.set_value();
+  });
+  measured.get_future().wait();
+  io.stop();
+  daemon.join();
+
+  const double frames_expected = static_cast<double>(calls) * static_cast<double>(seconds.count()) * 50.0;
+  std::printf(
+      "%d calls × %lld s, 16 kHz mono, 20 ms frames, echo agent; %ld cores shared by the load generator\n",
+      calls, static_cast<long long>(seconds.count()), sysconf(_SC_NPROCESSORS_ONLN));
+  std::printf("frames sent %llu (%.1f%% of real time), reached the agent %llu, lost %lld; chunks back %llu\n",
+              static_cast<unsigned long long>(samples.frames_sent.load()),
+              100.0 * static_cast<double>(samples.frames_sent.load()) / frames_expected,
+              static_cast<unsigned long long>(samples.frames_at_agent.load()),
+              static_cast<long long>(samples.frames_sent.load()) -
+                  static_cast<long long>(samples.frames_at_agent.load()),
+              static_cast<unsigned long long>(samples.chunks_back.load()));
+  std::printf("caller → agent per frame: p50 %.0f µs, p99 %.0f µs, max %.0f µs\n",
+              percentile(samples.inbound_us, 0.5), percentile(samples.inbound_us, 0.99),
+              percentile(samples.inbound_us, 1.0));
+  std::printf("agent → caller per chunk: p50 %.0f µs, p99 %.0f µs, max %.0f µs (pacer included)\n",
+              percentile(samples.outbound_us, 0.5), percentile(samples.outbound_us, 0.99),
+              percentile(samples.outbound_us, 1.0));
+  const double cpu = cpu_end - cpu_start;
+  std::printf("daemon io thread CPU: %.2f s over %lld s = %.2f%% of a core, %.3f%% per call\n", cpu,
+              static_cast<long long>(seconds.count()), 100.0 * cpu / static_cast<double>(seconds.count()),
+              100.0 * cpu / static_cast<double>(seconds.count()) / calls);
+  std::printf(
+      "RSS: %zu KiB before, %zu KiB peak during the calls: %.0f KiB per call (daemon and load generator)\n",
+      rss_before, rss_peak, static_cast<double>(rss_peak - std::min(rss_peak, rss_before)) / calls);
+  pool.join();
+  return 0;
+}
