@@ -26,7 +26,6 @@
 #include <thread>
 #include <vector>
 
-#include <openssl/evp.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -43,6 +42,7 @@
 #include "ivr/conversation/call_service.hpp"
 #include "ivr/conversation/chat_service.hpp"
 #include "ivr/conversation/knowledge.hpp"
+#include "ivr/core/base64.hpp"
 #include "ivr/core/ids.hpp"
 #include "ivr/core/logging.hpp"
 #include "ivr/core/metrics.hpp"
@@ -167,12 +167,13 @@ asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string
       const auto at = text.find("\"audioData\":\"");
       if (at == std::string::npos) continue;
       // The stamp is the first 8 bytes: the first 12 base64 characters hold 9 bytes.
-      unsigned char decoded[16];
-      const std::string head = text.substr(at + 13, 12);
-      const int n = EVP_DecodeBlock(decoded, reinterpret_cast<const unsigned char*>(head.data()), 12);
-      if (n < 8) continue;
+      std::string decoded;
+      if (!ivr::base64_decode_into(std::string_view(text).substr(at + 13, 12), decoded) ||
+          decoded.size() < 8) {
+        continue;
+      }
       std::int64_t emitted = 0;
-      std::memcpy(&emitted, decoded, 8);
+      std::memcpy(&emitted, decoded.data(), 8);
       ++samples.chunks_back;
       const double us = static_cast<double>(now_ns() - emitted) / 1000.0;
       if (us > 0 && us < 1e6) {

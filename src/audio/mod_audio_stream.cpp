@@ -1,5 +1,7 @@
 #include "ivr/audio/mod_audio_stream.hpp"
 
+#include "ivr/core/base64.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cctype>
@@ -367,31 +369,6 @@ std::string_view CallerFrameDecoder::describe(Reject reject) noexcept {
 
 // ---- streamAudio ----
 
-void append_base64(std::span<const std::uint8_t> bytes, std::string& out) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const std::size_t start = out.size();
-  out.resize(start + 4 * ((bytes.size() + 2) / 3));
-  char* o = out.data() + start;
-  std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const std::uint32_t v =
-        (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
-    *o++ = kAlphabet[(v >> 18) & 63];
-    *o++ = kAlphabet[(v >> 12) & 63];
-    *o++ = kAlphabet[(v >> 6) & 63];
-    *o++ = kAlphabet[v & 63];
-  }
-  const std::size_t rest = bytes.size() - i;
-  if (rest > 0) {
-    std::uint32_t v = std::uint32_t{bytes[i]} << 16;
-    if (rest == 2) v |= std::uint32_t{bytes[i + 1]} << 8;
-    *o++ = kAlphabet[(v >> 18) & 63];
-    *o++ = kAlphabet[(v >> 12) & 63];
-    *o++ = rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
-    *o++ = '=';
-  }
-}
-
 namespace {
 
 constexpr std::string_view kSuffix = "\"}}";
@@ -399,7 +376,7 @@ constexpr std::string_view kSuffix = "\"}}";
 // Samples as L16 little-endian bytes, base64-encoded onto `out`.
 void append_samples_base64(std::span<const std::int16_t> samples, std::string& out) {
   if constexpr (std::endian::native == std::endian::little) {
-    append_base64({reinterpret_cast<const std::uint8_t*>(samples.data()), samples.size() * 2}, out);
+    append_base64(out, {reinterpret_cast<const char*>(samples.data()), samples.size() * 2});
   } else {
     std::vector<std::uint8_t> le(samples.size() * 2);
     for (std::size_t i = 0; i < samples.size(); ++i) {
@@ -407,7 +384,7 @@ void append_samples_base64(std::span<const std::int16_t> samples, std::string& o
       le[2 * i] = static_cast<std::uint8_t>(u & 0xff);
       le[2 * i + 1] = static_cast<std::uint8_t>(u >> 8);
     }
-    append_base64(le, out);
+    append_base64(out, {reinterpret_cast<const char*>(le.data()), le.size()});
   }
 }
 
@@ -445,7 +422,7 @@ void StreamAudioWriter::write_wav(std::span<const std::int16_t> samples, std::st
   audio.samples.assign(samples.begin(), samples.end());
   const std::string bytes = ::ivr::audio::write_wav(audio);
   out.assign(wav_prefix_);
-  append_base64({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, out);
+  append_base64(out, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
   out.append(kSuffix);
 }
 

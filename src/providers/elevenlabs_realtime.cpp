@@ -26,6 +26,7 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <nlohmann/json.hpp>
 
+#include "ivr/core/base64.hpp"
 #include "ivr/core/logging.hpp"
 #include "ivr/net/http_client.hpp"
 #include "ivr/net/websocket_client.hpp"
@@ -46,32 +47,6 @@ constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 std::shared_ptr<spdlog::logger> log() {
   static const auto logger = module_logger("providers");
   return logger;
-}
-
-void base64_into(std::string& out, std::string_view bytes) {
-  const std::size_t start = out.size();
-  out.resize(start + 4 * ((bytes.size() + 2) / 3));
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + start),
-                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(start + static_cast<std::size_t>(n));
-}
-
-// Standard padded base64 (what ElevenLabs sends); false on anything else.
-bool base64_decode_into(std::string& out, std::string_view text) {
-  out.clear();
-  if (text.size() % 4 != 0) return false;
-  if (text.empty()) return true;
-  out.resize(3 * text.size() / 4);
-  const int n =
-      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) return false;
-  std::size_t size = static_cast<std::size_t>(n);
-  if (text.back() == '=') --size;
-  if (text[text.size() - 2] == '=') --size;
-  out.resize(size);
-  return true;
 }
 
 std::string trim_slash(std::string s) {
@@ -114,7 +89,7 @@ std::string initiation(const SessionConfig& config, const ElevenLabsRealtimeSett
 void append_audio_chunk(std::string& out, std::string_view bytes) {
   out.reserve(out.size() + kAudioPrefix.size() + 4 * ((bytes.size() + 2) / 3) + kAudioSuffix.size());
   out.append(kAudioPrefix);
-  base64_into(out, bytes);
+  append_base64(out, bytes);
   out.append(kAudioSuffix);
 }
 
@@ -205,7 +180,7 @@ void parse_event(EventParser& p, std::string& text, ServerEvent& out) {
     std::string_view b64;
     if (!sub_object(obj, "audio_event", ev)) return skip(out, type, "no audio_event");
     if (!field(ev, "audio_base_64", b64) || b64.empty()) return skip(out, type, "no audio_base_64");
-    if (!base64_decode_into(out.audio, b64)) return skip(out, type, "audio_base_64 is not base64");
+    if (!base64_decode_into(b64, out.audio)) return skip(out, type, "audio_base_64 is not base64");
     int_field(ev, "event_id", out.event_id);  // optional
     out.type = Type::audio;
     return;

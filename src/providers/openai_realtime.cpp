@@ -16,6 +16,7 @@
 #include <boost/url/url.hpp>
 #include <nlohmann/json.hpp>
 
+#include "ivr/core/base64.hpp"
 #include "ivr/core/logging.hpp"
 #include "ivr/net/websocket_client.hpp"
 
@@ -105,33 +106,6 @@ json transcription(const SessionConfig& config, const OpenAiRealtimeSettings& s)
   return t;
 }
 
-void base64_into(std::string& out, std::string_view bytes) {
-  const std::size_t start = out.size();
-  out.resize(start + 4 * ((bytes.size() + 2) / 3));
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + start),
-                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(start + static_cast<std::size_t>(n));
-}
-
-// Standard base64 with padding (what the API sends). False on anything else.
-bool base64_decode_into(std::string& out, std::string_view text) {
-  out.clear();
-  if (text.size() % 4 != 0) return false;
-  if (text.empty()) return true;
-  out.resize(3 * text.size() / 4);
-  const int n =
-      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) return false;
-  std::size_t size = static_cast<std::size_t>(n);
-  // EVP_DecodeBlock counts padding as zero bytes.
-  if (text.back() == '=') --size;
-  if (text[text.size() - 2] == '=') --size;
-  out.resize(size);
-  return true;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------------
@@ -175,7 +149,7 @@ std::string session_update(const SessionConfig& config, const OpenAiRealtimeSett
 void append_audio_event(std::string& out, std::string_view bytes) {
   out.reserve(out.size() + kAudioPrefix.size() + 4 * ((bytes.size() + 2) / 3) + kAudioSuffix.size());
   out.append(kAudioPrefix);
-  base64_into(out, bytes);
+  append_base64(out, bytes);
   out.append(kAudioSuffix);
 }
 
@@ -237,7 +211,7 @@ bool parse_event(EventParser& p, std::string& text, AgentEvent& out, std::string
     std::string_view delta;
     if (!assign_field(obj, "item_id", out.item_id)) return skip(type, "no item_id");
     if (!field(obj, "delta", delta) || delta.empty()) return skip(type, "no delta");
-    if (!base64_decode_into(out.audio, delta)) return skip(type, "delta is not base64");
+    if (!base64_decode_into(delta, out.audio)) return skip(type, "delta is not base64");
     out.kind = AgentEvent::Kind::audio;
     return true;
   }

@@ -34,9 +34,13 @@ DomainIndexes::~DomainIndexes() = default;
 
 asio::awaitable<Result<std::shared_ptr<VectorIndex>>> DomainIndexes::get(std::string domain_uuid) {
   const auto now = Clock::now();
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    const bool idle = !it->second->loading && now - it->second->used > options_.idle;
-    it = idle && it->first != domain_uuid ? entries_.erase(it) : std::next(it);
+  // Idle indexes are swept at most once a second, not scanned on every search.
+  if (now - last_sweep_ > std::chrono::seconds(1)) {
+    last_sweep_ = now;
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      const bool idle = !it->second->loading && now - it->second->used > options_.idle;
+      it = idle && it->first != domain_uuid ? entries_.erase(it) : std::next(it);
+    }
   }
 
   auto found = entries_.find(domain_uuid);

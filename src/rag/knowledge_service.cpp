@@ -34,7 +34,8 @@ asio::awaitable<Result<std::vector<SearchHit>>> KnowledgeService::search_chunks(
 
   Result<std::shared_ptr<VectorIndex>> index = co_await indexes_.get(domain_uuid);
   if (!index) co_return index.error();
-  if ((*index)->size() == 0) co_return hits;
+  // No size() check here: it takes the index's lock, which an add on the worker pool may hold for long
+  // (an HNSW rebuild); the io thread never waits on it. An empty index simply finds nothing.
   auto search = [index = *index, vector = std::move(vector), top_k, secretary_id] {
     std::optional<std::string_view> secretary;
     if (secretary_id) secretary = *secretary_id;

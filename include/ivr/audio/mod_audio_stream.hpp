@@ -136,7 +136,4 @@ class StreamAudioWriter {
   std::string wav_prefix_;
 };
 
-// Standard padded base64 of `bytes` appended to `out` (the encoder StreamAudioWriter uses).
-void append_base64(std::span<const std::uint8_t> bytes, std::string& out);
-
 }  // namespace ivr::audio

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "ivr/core/base64.hpp"  // secrets are sealed as base64; users of this header rely on it
 #include "ivr/core/errors.hpp"
 
 namespace ivr {
@@ -27,9 +28,5 @@ class SecretBox {
  private:
   std::string key_;
 };
-
-// Base64 (standard alphabet, padded). decode returns nullopt on malformed input.
-std::string base64_encode(std::string_view data);
-std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace ivr

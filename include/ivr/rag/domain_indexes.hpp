@@ -69,6 +69,7 @@ class DomainIndexes {
   DomainIndexesOptions options_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;
   std::size_t loads_ = 0;
+  std::chrono::steady_clock::time_point last_sweep_{};
 };
 
 }  // namespace ivr::rag

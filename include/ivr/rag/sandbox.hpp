@@ -20,7 +20,7 @@ namespace ivr::rag {
 
 struct SandboxLimits {
   std::chrono::milliseconds wall{60'000};           // killed (SIGKILL) past this
-  std::size_t memory_bytes = std::size_t{1} << 30;  // RLIMIT_AS of the child
+  std::size_t memory_bytes = std::size_t{1} << 30;  // RLIMIT_AS of the child; 0 = no limit
   std::size_t max_output_bytes = 256u << 20;        // more output than this: killed
 };
 

@@ -92,7 +92,8 @@ class RealtimeAgent {
   virtual boost::asio::awaitable<Result<AgentEvent>> next_event() = 0;
 
   // The result of a tool call (JSON text), after which the agent continues.
-  virtual boost::asio::awaitable<Result<void>> send_tool_result(std::string call_id, std::string output_json) = 0;
+  virtual boost::asio::awaitable<Result<void>> send_tool_result(std::string call_id,
+                                                                std::string output_json) = 0;
 
   // Barge-in: the caller heard only `audio_end_ms` of item `item_id`; the provider forgets the rest.
   virtual boost::asio::awaitable<Result<void>> truncate(std::string item_id, std::int64_t audio_end_ms) = 0;
