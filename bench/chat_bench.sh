@@ -18,7 +18,8 @@ bin=$build/voice-ai-ivr
 fake_port=18199
 api=http://127.0.0.1:18100
 
-export IVR_WORK_DIR=$root/.work/bench IVR_PG_PORT=55434 IVR_REDIS_PORT=56381
+# IVR_PG_FAST=1: a cluster without fsync (as the tests use), in a work dir of its own.
+export IVR_WORK_DIR=$root/.work/bench${IVR_PG_FAST:+-fast} IVR_PG_PORT=55434 IVR_REDIS_PORT=56381
 "$root/scripts/services.sh" start >/dev/null
 export VOICE_AI_DATABASE_URL="postgresql://voice_ai_ivr@127.0.0.1:$IVR_PG_PORT/voice_ai_ivr"
 export VOICE_AI_REDIS_URL="redis://127.0.0.1:$IVR_REDIS_PORT/0"
@@ -62,10 +63,23 @@ echo
 echo "== fake LLM alone: POST /v1/chat/completions, $connections connections, ${duration}s"
 wrk -t1 -c"$connections" -d"${duration}s" --latency -s "$root/bench/wrk/fake_llm.lua" \
   "http://127.0.0.1:$fake_port/v1/chat/completions" | grep -E "Requests/sec|50%|90%|99%|Non-2xx|Socket errors"
+chat() {  # chat <connections> [think_ms]
+  IVR_CHAT_THINK_MS=${2:-0} wrk -t$(( $1 < 2 ? 1 : 2 )) -c"$1" -d"${duration}s" --latency -s "$lua" \
+    -H "X-Api-Key: $call" -H "X-Domain-UUID: $domain" -H "Content-Type: application/json" "$api/chat" |
+    grep -E "Requests/sec|50%|90%|99%|Non-2xx|Socket errors"
+}
 echo
-echo "== POST /chat through the daemon, $connections concurrent calls, ${duration}s"
-wrk -t$(( connections < 2 ? 1 : 2 )) -c"$connections" -d"${duration}s" --latency -s "$lua" -H "X-Api-Key: $call" -H "X-Domain-UUID: $domain" \
-  -H "Content-Type: application/json" "$api/chat" | grep -E "Requests/sec|50%|90%|99%|Non-2xx|Socket errors"
+echo "== POST /chat through the daemon, 1 call at a time, ${duration}s (the latency the daemon adds)"
+chat 1
+echo
+echo "== POST /chat through the daemon, $connections concurrent calls as fast as answered, ${duration}s (throughput)"
+chat "$connections"
+offered=${IVR_CHAT_OFFERED:-2000}
+think=$(( connections * 1000 / offered ))
+echo
+echo "== POST /chat through the daemon, $connections concurrent calls, each a turn every ${think} ms" \
+  "(about $offered turns/s offered), ${duration}s (latency under load)"
+chat "$connections" "$think"
 rm -f "$lua"
 echo "   (Requests/sec = turns/s; each turn also writes two call_messages rows and the Redis history)"
 echo

@@ -1,9 +1,21 @@
--- wrk script for bench/chat_bench.sh: POST /chat as many concurrent calls. Each connection plays one call
--- at a time and starts a new call (new call_uuid) every `turns_per_call` turns, staying under max_turns.
+-- wrk script for bench/chat_bench.sh: POST /chat as many concurrent calls. wrk keeps one Lua state per
+-- thread, not per connection, so the calls live in a ring of `calls_per_thread` slots that requests take in
+-- turn. The ring is wider than a thread's connections, so a call's next turn starts after its last one was
+-- answered, as on a phone (a shared call_uuid would instead put many turns of one call in flight at once).
+-- A slot starts a new call (new call_uuid) every `turns_per_call` turns, staying under max_turns.
 local turns_per_call = 20
-local counter = 0
-local call_uuid = nil
+local calls_per_thread = 64
+local calls = {}
+local next_slot = 0
 local thread_seed = 0
+-- IVR_CHAT_THINK_MS: each connection waits this long before its next turn (the caller listening and
+-- speaking), which makes the offered load connections * 1000 / think_ms turns/s instead of "as fast as
+-- the server answers", so latency can be read below saturation. The pause is drawn uniformly from
+-- [0.5, 1.5] x think_ms: a fixed one keeps the connections in lockstep, arriving in bursts.
+local think_ms = tonumber(os.getenv("IVR_CHAT_THINK_MS") or "0") or 0
+if think_ms > 0 then
+  function delay() return math.floor(think_ms * (0.5 + math.random())) end
+end
 
 local function new_uuid()
   local t = {}
@@ -33,9 +45,14 @@ local phrases = {
 }
 
 function request()
-  if call_uuid == nil or counter % turns_per_call == 0 then call_uuid = new_uuid() end
-  counter = counter + 1
-  local body = string.format('{"call_uuid":"%s","text":"%s","caller_id":"1000"}', call_uuid,
-                             phrases[(counter % #phrases) + 1])
+  next_slot = next_slot % calls_per_thread + 1
+  local call = calls[next_slot]
+  if call == nil or call.turns == turns_per_call then
+    call = { uuid = new_uuid(), turns = 0 }
+    calls[next_slot] = call
+  end
+  call.turns = call.turns + 1
+  local body = string.format('{"call_uuid":"%s","text":"%s","caller_id":"1000"}', call.uuid,
+                             phrases[(call.turns % #phrases) + 1])
   return wrk.format("POST", "/chat", nil, body)
 end

@@ -1,5 +1,7 @@
 #include "ivr/api/conversation_routes.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "ivr/api/json_body.hpp"
@@ -372,8 +374,10 @@ awaitable<net::HttpResponse> synthesize(Deps d, TenantRequest& r) {
     whole.samples.insert(whole.samples.end(), piece->audio.samples.begin(), piece->audio.samples.end());
   }
   std::string wav = audio::write_wav(whole);
-  store::UsageEvent usage{r.domain.uuid, "", "tts", provider, static_cast<double>(text->size()),
-                          "characters"};
+  // Vendors bill characters, not bytes: count UTF-8 code points (every byte but continuation bytes).
+  const auto characters = std::count_if(
+      text->begin(), text->end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+  store::UsageEvent usage{r.domain.uuid, "", "tts", provider, static_cast<double>(characters), "characters"};
   (void)co_await d->usage.record(std::move(usage));
   if (cacheable) {
     std::vector<std::string> set{"SET", cache_key, wav, "EX", std::to_string(d->tts_cache_ttl_seconds)};

@@ -453,6 +453,7 @@ class Daemon {
       notify_stopping();
       draining_ = true;
       co_await server_->shutdown(std::chrono::milliseconds(config_.server.drain_timeout_ms));
+      co_await usage_repo_.flush();  // what the last requests metered
       co_await webhook_sender_.stop();
       co_await ingestion_.stop(std::chrono::seconds(5));
       if (esl_) esl_->stop();

@@ -263,10 +263,11 @@ boost::asio::awaitable<void> ChatService::remember(const ChatInput& input,
   }
   push.push_back(json{{"role", "user"}, {"content", user}}.dump());
   push.push_back(json{{"role", "assistant"}, {"content", reply}}.dump());
-  std::vector<std::string> expire{"EXPIRE", key, std::to_string(settings_.history_ttl_seconds)};
-  // Best effort: Postgres already has the turn; a cache miss only costs a query.
-  (void)co_await redis_.command(std::move(push));
-  (void)co_await redis_.command(std::move(expire));
+  std::vector<std::vector<std::string>> commands;
+  commands.push_back(std::move(push));
+  commands.push_back({"EXPIRE", key, std::to_string(settings_.history_ttl_seconds)});
+  // One round trip. Best effort: Postgres already has the turn; a cache miss only costs a query.
+  (void)co_await redis_.pipeline(std::move(commands));
 }
 
 boost::asio::awaitable<Result<ChatOutput>> ChatService::chat(ChatInput input) {

@@ -24,6 +24,12 @@ asio::awaitable<Result<std::vector<SearchHit>>> KnowledgeService::search_chunks(
   top_k = std::clamp(top_k, 1, options_.max_top_k);
   if (query.find_first_not_of(" \t\r\n") == std::string::npos) co_return hits;
 
+  // The index first: a domain without documents (the common case on a fresh install) costs neither an
+  // embedding (a paid request with a remote embedder) nor a trip to the worker pool.
+  Result<std::shared_ptr<VectorIndex>> index = co_await indexes_.get(domain_uuid);
+  if (!index) co_return index.error();
+  if ((*index)->published_size() == 0) co_return hits;
+
   std::vector<std::string> texts{std::move(query)};
   Result<std::vector<std::vector<float>>> embedded = co_await embedder_.embed(std::move(texts));
   if (!embedded) co_return embedded.error();
@@ -32,10 +38,8 @@ asio::awaitable<Result<std::vector<SearchHit>>> KnowledgeService::search_chunks(
   const bool wordless = std::all_of(vector.begin(), vector.end(), [](float x) { return x == 0.0f; });
   if (wordless) co_return hits;
 
-  Result<std::shared_ptr<VectorIndex>> index = co_await indexes_.get(domain_uuid);
-  if (!index) co_return index.error();
-  // No size() check here: it takes the index's lock, which an add on the worker pool may hold for long
-  // (an HNSW rebuild); the io thread never waits on it. An empty index simply finds nothing.
+  // published_size() rather than size(): size() takes the index's lock, which an add on the worker pool may
+  // hold for long (an HNSW rebuild); the io thread never waits on it.
   auto search = [index = *index, vector = std::move(vector), top_k, secretary_id] {
     std::optional<std::string_view> secretary;
     if (secretary_id) secretary = *secretary_id;

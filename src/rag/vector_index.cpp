@@ -1,6 +1,7 @@
 #include "ivr/rag/vector_index.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
@@ -127,6 +128,7 @@ class VectorIndex::Impl {
     } else {
       index_->add(static_cast<faiss::Index::idx_t>(added), batch.data());
     }
+    published_size_.store(live(), std::memory_order_release);
     return added;
   }
 
@@ -143,6 +145,7 @@ class VectorIndex::Impl {
     }
     dead_ += removed;
     if (dead_ > 0 && dead_ * 4 >= slots_.size()) compact();
+    published_size_.store(live(), std::memory_order_release);
     return removed;
   }
 
@@ -188,6 +191,7 @@ class VectorIndex::Impl {
     std::shared_lock lock(mutex_);
     return live();
   }
+  std::size_t published_size() const { return published_size_.load(std::memory_order_acquire); }
   bool is_hnsw() const {
     std::shared_lock lock(mutex_);
     return hnsw_;
@@ -213,6 +217,8 @@ class VectorIndex::Impl {
 
  private:
   std::size_t live() const { return slots_.size() - dead_; }
+  // live() as of the end of the last add or removal, for readers that must not wait for the lock.
+  std::atomic<std::size_t> published_size_{0};
 
   // Exact top-k by scanning every stored vector (what IndexFlatIP::search does, with the faster dot and
   // without its per-query allocations).
@@ -315,6 +321,9 @@ std::vector<IndexHit> VectorIndex::search(std::span<const float> query, int top_
 }
 std::size_t VectorIndex::size() const {
   return impl_->size();
+}
+std::size_t VectorIndex::published_size() const {
+  return impl_->published_size();
 }
 bool VectorIndex::is_hnsw() const {
   return impl_->is_hnsw();

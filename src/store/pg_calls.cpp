@@ -1,6 +1,16 @@
 #include "ivr/store/calls.hpp"
 
+#include <string_view>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
+
+#include "ivr/core/logging.hpp"
 
 #include "pg_pool.hpp"
 
@@ -63,6 +73,143 @@ Result<CallRecord> ensure_in(pqxx::work& tx, const std::string& domain, const st
   return call;
 }
 
+// ---- turns, written in groups ----
+
+constexpr std::size_t kMaxTurnsPerGroup = 200;
+
+struct TurnRow {
+  std::string domain_uuid;
+  std::string call_uuid;
+  CallMessage caller;
+  CallMessage assistant;
+};
+
+// A Postgres array literal of text elements: each quoted, with quote and backslash escaped.
+std::string text_array(const std::vector<const std::string*>& items) {
+  std::string out = "{";
+  for (const std::string* item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (const char ch : *item) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+// Prepared once per pooled connection (libpqxx re-registers them after a reconnect): parse and plan cost
+// about as much as executing these statements.
+constexpr const char* kAppendTurn = "ivr_append_turn";
+constexpr const char* kAppendTurnSql =
+    "WITH owned AS (UPDATE calls SET turns = turns + 1 WHERE call_uuid = $1::uuid AND domain_uuid = $2::uuid "
+    "RETURNING call_uuid, domain_uuid) "
+    "INSERT INTO call_messages (call_uuid, domain_uuid, role, content, action, transfer_to) "
+    "SELECT owned.call_uuid, owned.domain_uuid, m.role, m.content, nullif(m.action, ''), "
+    "nullif(m.transfer_to, '') FROM owned, (VALUES (1, $3, $4, $5, $6), (2, $7, $8, $9, $10)) "
+    "AS m(ord, role, content, action, transfer_to) ORDER BY m.ord";
+
+// The same for many turns, as parallel arrays (one element per message, two per turn). Data-modifying
+// CTEs run to completion whether or not the final SELECT reads them, and all see one snapshot, so `owned`
+// (the calls whose count was bumped) decides both what is inserted and what is reported.
+constexpr const char* kAppendTurns = "ivr_append_turns";
+constexpr const char* kAppendTurnsSql =
+    "WITH input AS (SELECT * FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], "
+    "$6::text[], $7::text[]) WITH ORDINALITY AS i(turn, call_uuid, domain_uuid, role, content, action, "
+    "transfer_to, ord)), "
+    "counts AS (SELECT call_uuid, domain_uuid, count(*) / 2 AS n FROM input GROUP BY call_uuid, "
+    "domain_uuid), "
+    "owned AS (UPDATE calls c SET turns = c.turns + counts.n FROM counts "
+    "WHERE c.call_uuid = counts.call_uuid AND c.domain_uuid = counts.domain_uuid "
+    "RETURNING c.call_uuid, c.domain_uuid), "
+    "inserted AS (INSERT INTO call_messages (call_uuid, domain_uuid, role, content, action, transfer_to) "
+    "SELECT i.call_uuid, i.domain_uuid, i.role, i.content, nullif(i.action, ''), nullif(i.transfer_to, '') "
+    "FROM input i JOIN owned o ON o.call_uuid = i.call_uuid AND o.domain_uuid = i.domain_uuid "
+    "ORDER BY i.ord RETURNING 1) "
+    "SELECT DISTINCT i.turn FROM input i JOIN owned o "
+    "ON o.call_uuid = i.call_uuid AND o.domain_uuid = i.domain_uuid";
+
+// Inserts the turns in one statement (and one commit): both messages of each, in order, for the turns whose
+// call row exists in their domain, whose turn counts it bumps. Returns, per turn, whether it was stored.
+std::vector<bool> insert_turns(pqxx::connection& c, const std::vector<TurnRow>& turns) {
+  pqxx::nontransaction tx(c);
+  if (turns.size() == 1) {
+    const TurnRow& t = turns.front();
+    c.prepare(kAppendTurn, kAppendTurnSql);
+    const pqxx::result inserted =
+        tx.exec_prepared(kAppendTurn, t.call_uuid, t.domain_uuid, t.caller.role, t.caller.content,
+                         t.caller.action, t.caller.transfer_to, t.assistant.role, t.assistant.content,
+                         t.assistant.action, t.assistant.transfer_to);
+    return {inserted.affected_rows() > 0};
+  }
+  std::vector<std::string> turn_numbers;
+  std::vector<const std::string*> call_uuids, domain_uuids, roles, contents, actions, transfer_tos;
+  turn_numbers.reserve(turns.size());
+  for (std::size_t turn = 0; turn < turns.size(); ++turn) turn_numbers.push_back(std::to_string(turn));
+  std::vector<const std::string*> turn_of_message;
+  for (std::size_t turn = 0; turn < turns.size(); ++turn) {
+    const TurnRow& t = turns[turn];
+    for (const CallMessage* m : {&t.caller, &t.assistant}) {
+      turn_of_message.push_back(&turn_numbers[turn]);
+      call_uuids.push_back(&t.call_uuid);
+      domain_uuids.push_back(&t.domain_uuid);
+      roles.push_back(&m->role);
+      contents.push_back(&m->content);
+      actions.push_back(&m->action);
+      transfer_tos.push_back(&m->transfer_to);
+    }
+  }
+  c.prepare(kAppendTurns, kAppendTurnsSql);
+  const pqxx::result stored = tx.exec_prepared(
+      kAppendTurns, text_array(turn_of_message), text_array(call_uuids), text_array(domain_uuids),
+      text_array(roles), text_array(contents), text_array(actions), text_array(transfer_tos));
+  std::vector<bool> found(turns.size(), false);
+  for (const auto& row : stored) {
+    const auto turn = row[0].as<std::size_t>();
+    if (turn < found.size()) found[turn] = true;
+  }
+  return found;
+}
+
+// The group, and when the group as a whole is refused (a malformed uuid, a check constraint), each turn on
+// its own, so one bad turn fails alone. Connection loss and timeouts fail the whole group: they would fail
+// each turn too.
+Result<std::vector<Result<void>>> insert_turns_isolating(pqxx::connection& c,
+                                                         const std::vector<TurnRow>& turns) {
+  auto outcome_of = [](const std::vector<bool>& found) {
+    std::vector<Result<void>> out;
+    for (const bool stored : found)
+      out.push_back(stored ? Result<void>() : Result<void>(make_error_code(Errc::not_found)));
+    return out;
+  };
+  try {
+    return outcome_of(insert_turns(c, turns));
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const pqxx::sql_error& e) {
+    if (turns.size() == 1 || std::string_view(e.sqlstate()).starts_with("57") ||
+        std::string_view(e.sqlstate()).starts_with("08"))
+      throw;
+  }
+  std::vector<Result<void>> out;
+  for (const TurnRow& t : turns) {
+    try {
+      out.push_back(outcome_of(insert_turns(c, {t})).front());
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const pqxx::sql_error& e) {
+      // The first line only: DETAIL and LINE would quote what the caller said into the log.
+      const std::string_view what = e.what();
+      module_logger("store")->warn("turn of call {} not stored (SQLSTATE {}): {}", t.call_uuid, e.sqlstate(),
+                                   what.substr(0, what.find('\n')));
+      out.push_back(make_error_code(Errc::internal));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 boost::asio::awaitable<Result<CallRecord>> CallRepository::ensure(std::string domain_uuid,
@@ -78,26 +225,58 @@ boost::asio::awaitable<Result<CallRecord>> CallRepository::ensure(std::string do
   co_return co_await db_.impl().run(std::move(query));
 }
 
+// One turn waiting for the group writer; the appending coroutine sleeps on `done` until its group is
+// committed (the writer cancels the timer to wake it).
+struct CallRepository::QueuedTurn {
+  QueuedTurn(boost::asio::any_io_executor executor, TurnRow row_in)
+      : row(std::move(row_in)), done(std::move(executor)) {}
+  TurnRow row;
+  Result<void> outcome;
+  bool finished = false;
+  boost::asio::steady_timer done;
+};
+
+CallRepository::CallRepository(Database& db) : db_(db) {}
+CallRepository::~CallRepository() = default;
+
 boost::asio::awaitable<Result<void>> CallRepository::append_turn(std::string domain_uuid,
                                                                  std::string call_uuid, CallMessage caller,
                                                                  CallMessage assistant) {
-  // One statement, so one round trip and its own implicit transaction: the hot path of every turn. The
-  // messages are inserted only when the call row of this domain exists (and its turn count is bumped).
-  auto query = [=](pqxx::connection& c) -> Result<void> {
-    pqxx::nontransaction tx(c);
-    const pqxx::result inserted = tx.exec_params(
-        "WITH owned AS (UPDATE calls SET turns = turns + 1 WHERE call_uuid = $1::uuid AND domain_uuid = $2 "
-        "RETURNING call_uuid, domain_uuid) "
-        "INSERT INTO call_messages (call_uuid, domain_uuid, role, content, action, transfer_to) "
-        "SELECT owned.call_uuid, owned.domain_uuid, m.role, m.content, nullif(m.action, ''), "
-        "nullif(m.transfer_to, '') FROM owned, (VALUES (1, $3, $4, $5, $6), (2, $7, $8, $9, $10)) "
-        "AS m(ord, role, content, action, transfer_to) ORDER BY m.ord",
-        call_uuid, domain_uuid, caller.role, caller.content, caller.action, caller.transfer_to,
-        assistant.role, assistant.content, assistant.action, assistant.transfer_to);
-    if (inserted.affected_rows() == 0) return make_error_code(Errc::not_found);
-    return {};
-  };
-  co_return co_await db_.impl().run(std::move(query));
+  const boost::asio::any_io_executor executor = co_await boost::asio::this_coro::executor;
+  TurnRow row{std::move(domain_uuid), std::move(call_uuid), std::move(caller), std::move(assistant)};
+  auto turn = std::make_shared<QueuedTurn>(executor, std::move(row));
+  turn->done.expires_at(boost::asio::steady_timer::time_point::max());
+  queued_turns_.push_back(turn);
+  if (!writing_turns_) {
+    writing_turns_ = true;
+    boost::asio::co_spawn(executor, write_queued_turns(), boost::asio::detached);
+  }
+  if (!turn->finished) {
+    boost::system::error_code woken;  // operation_aborted: the writer's cancel() is the wake-up
+    co_await turn->done.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, woken));
+  }
+  co_return turn->outcome;
+}
+
+boost::asio::awaitable<void> CallRepository::write_queued_turns() {
+  while (!queued_turns_.empty()) {
+    std::vector<std::shared_ptr<QueuedTurn>> group;
+    while (!queued_turns_.empty() && group.size() < kMaxTurnsPerGroup) {
+      group.push_back(std::move(queued_turns_.front()));
+      queued_turns_.pop_front();
+    }
+    std::vector<TurnRow> rows;
+    rows.reserve(group.size());
+    for (const auto& turn : group) rows.push_back(turn->row);
+    auto insert = [rows = std::move(rows)](pqxx::connection& c) { return insert_turns_isolating(c, rows); };
+    Result<std::vector<Result<void>>> stored = co_await db_.impl().run(std::move(insert));
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      group[i]->outcome = stored ? (*stored)[i] : Result<void>(stored.error());
+      group[i]->finished = true;
+      group[i]->done.cancel();
+    }
+  }
+  writing_turns_ = false;
 }
 
 boost::asio::awaitable<Result<void>> CallRepository::set_stats(std::string domain_uuid, std::string call_uuid,

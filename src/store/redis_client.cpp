@@ -73,12 +73,13 @@ class ErrorLog {
   int suppressed_ = 0;
 };
 
-// One command in flight. Shared by the waiting coroutine and the hiredis callback, so a reply arriving after
-// the timeout lands here harmlessly instead of in a finished coroutine.
-struct PendingCommand {
-  explicit PendingCommand(asio::io_context& io) : wake(io) {}
-  asio::steady_timer wake;  // expires at the command timeout; cancelled when the outcome is known
-  std::optional<Result<RedisReply>> outcome;
+// Commands in flight, written together. Shared by the waiting coroutine and the hiredis callbacks, so a
+// reply arriving after the timeout lands here harmlessly instead of in a finished coroutine.
+struct PendingCommands {
+  PendingCommands(asio::io_context& io, std::size_t count) : wake(io), outcomes(count), remaining(count) {}
+  asio::steady_timer wake;  // expires at the command timeout; cancelled when every outcome is known
+  std::vector<std::optional<Result<RedisReply>>> outcomes;
+  std::size_t remaining;
   bool abandoned = false;  // the waiter gave up (timeout or cancellation)
 };
 
@@ -120,48 +121,78 @@ bool RedisClient::connected() const {
 }
 
 asio::awaitable<Result<RedisReply>> RedisClient::command(std::vector<std::string> args) {
+  if (args.empty()) co_return make_error_code(Errc::bad_request);
+  std::vector<std::vector<std::string>> one;
+  one.push_back(std::move(args));
+  Result<std::vector<Result<RedisReply>>> replies = co_await pipeline(std::move(one));
+  if (!replies) co_return replies.error();
+  co_return std::move(replies->front());
+}
+
+asio::awaitable<Result<std::vector<Result<RedisReply>>>> RedisClient::pipeline(
+    std::vector<std::vector<std::string>> commands) {
   Impl& impl = *impl_;
   assert(impl.io_.get_executor().running_in_this_thread());
-  if (args.empty()) co_return make_error_code(Errc::bad_request);
+  if (commands.empty()) co_return make_error_code(Errc::bad_request);
+  for (const auto& args : commands)
+    if (args.empty()) co_return make_error_code(Errc::bad_request);
   if (!impl.link_.ready()) co_return make_error_code(Errc::unavailable);
 
-  auto pending = std::make_shared<PendingCommand>(impl.io_);
+  auto pending = std::make_shared<PendingCommands>(impl.io_, commands.size());
   std::shared_ptr<ErrorLog> errors = impl.errors_;
-  const std::string name = args.front();
   const auto timeout = impl.config_.command_timeout;
   pending->wake.expires_after(timeout);
 
-  // Runs inside hiredis: record the outcome and wake the waiter (cancel() posts its completion).
-  auto on_reply = [pending, errors, name](const redisReply* reply, Errc gone) {
-    if (reply == nullptr) {
-      pending->outcome.emplace(make_error_code(gone));
-    } else if (reply->type == REDIS_REPLY_ERROR) {
-      const std::string_view text(reply->str, reply->len);
-      // NOSCRIPT is the expected first answer to EVALSHA after a restart or SCRIPT FLUSH.
-      if (text.substr(0, 8) == "NOSCRIPT") {
-        errors->logger().debug("{}: {}", name, text);
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    // Runs inside hiredis: record the outcome and, with the last one, wake the waiter (cancel() posts its
+    // completion).
+    auto on_reply = [pending, errors, i, name = commands[i].front()](const redisReply* reply, Errc gone) {
+      std::optional<Result<RedisReply>>& outcome = pending->outcomes[i];
+      if (reply == nullptr) {
+        outcome.emplace(make_error_code(gone));
+      } else if (reply->type == REDIS_REPLY_ERROR) {
+        const std::string_view text(reply->str, reply->len);
+        // NOSCRIPT is the expected first answer to EVALSHA after a restart or SCRIPT FLUSH.
+        if (text.substr(0, 8) == "NOSCRIPT") {
+          errors->logger().debug("{}: {}", name, text);
+        } else {
+          errors->warn("{} failed: {}", name, text);
+        }
+        outcome.emplace(make_error_code(Errc::upstream_error));
       } else {
-        errors->warn("{} failed: {}", name, text);
+        outcome.emplace(detail::convert_reply(*reply));
       }
-      pending->outcome.emplace(make_error_code(Errc::upstream_error));
-    } else {
-      pending->outcome.emplace(detail::convert_reply(*reply));
+      if (--pending->remaining > 0) return;
+      if (pending->abandoned) {
+        errors->logger().debug("{}: reply arrived after the caller gave up; dropped", name);
+        return;
+      }
+      pending->wake.cancel();
+    };
+    if (!impl.link_.send(commands[i], std::move(on_reply))) {
+      if (i == 0) co_return make_error_code(Errc::unavailable);
+      // The link went down half-way: the commands already sent complete through their callbacks (with
+      // the link's error); the rest never left.
+      for (std::size_t j = i; j < commands.size(); ++j)
+        pending->outcomes[j].emplace(make_error_code(Errc::unavailable));
+      pending->remaining -= commands.size() - i;
+      if (pending->remaining == 0) break;
     }
-    if (pending->abandoned) {
-      errors->logger().debug("{}: reply arrived after the caller gave up; dropped", name);
-      return;
-    }
-    pending->wake.cancel();
-  };
-  if (!impl.link_.send(args, std::move(on_reply))) co_return make_error_code(Errc::unavailable);
+  }
 
   boost::system::error_code ec;
-  co_await pending->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (pending->remaining > 0)
+    co_await pending->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   // No access to `impl` from here on: the client may have been destroyed while we waited.
-  if (pending->outcome) co_return std::move(*pending->outcome);
+  if (pending->remaining == 0) {
+    std::vector<Result<RedisReply>> replies;
+    replies.reserve(pending->outcomes.size());
+    for (auto& outcome : pending->outcomes) replies.push_back(std::move(*outcome));
+    co_return replies;
+  }
   pending->abandoned = true;
   if (ec == asio::error::operation_aborted) co_return make_error_code(Errc::cancelled);  // caller cancelled
-  errors->warn("{} timed out after {} ms", name, timeout.count());
+  errors->warn("{} timed out after {} ms", commands.front().front(), timeout.count());
   co_return make_error_code(Errc::timeout);
 }
 

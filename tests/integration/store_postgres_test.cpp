@@ -26,9 +26,11 @@
 #include "../../src/store/pg_pool.hpp"  // white-box: the pool's run() and its counters
 #include "ivr/core/errors.hpp"
 #include "ivr/core/ids.hpp"
+#include "ivr/store/calls.hpp"
 #include "ivr/store/database.hpp"
 #include "ivr/store/migrations.hpp"
 #include "ivr/store/repositories.hpp"
+#include "ivr/store/usage.hpp"
 #include "support/test_env.hpp"
 
 namespace ivr::store {
@@ -637,6 +639,154 @@ TEST_F(PostgresStoreTest, TokensAreFoundByHashAndRevoked) {
   EXPECT_EQ(admin.blocking_revoke_token(random_uuid()).error(), Errc::not_found);
   EXPECT_EQ(admin.blocking_create_token(TokenScope::call, std::string("bad"), "").error(),
             Errc::invalid_domain_uuid);
+}
+
+// ---- call turns, written in groups ----
+
+TEST_F(PostgresStoreTest, TurnsAppendedTogetherShareOneCommitKeepTheirOrderAndFailAlone) {
+  migrate();
+  Database& db = database(/*pool_size=*/2);
+  CallRepository calls(db);
+  const std::string domain = random_uuid();
+  const std::string other_domain = random_uuid();
+  std::vector<std::string> call_ids;
+  for (int i = 0; i < 8; ++i) {
+    call_ids.push_back(random_uuid());
+    ASSERT_TRUE(test::run(io_, calls.ensure(domain, call_ids.back(), "", "100" + std::to_string(i), "turn")));
+  }
+
+  // Appends every turn at once, as concurrent /chat requests do; returns each outcome in order.
+  struct Turn {
+    std::string domain;
+    std::string call;
+    std::string said;
+    std::string action;
+  };
+  auto append_all = [&](const std::vector<Turn>& turns) {
+    std::vector<std::optional<Result<void>>> outcomes(turns.size());
+    io_.restart();  // test::run leaves it stopped
+    for (std::size_t i = 0; i < turns.size(); ++i) {
+      CallMessage caller{"caller", turns[i].said, "", "", ""};
+      CallMessage assistant{"assistant", "re: " + turns[i].said, turns[i].action, "", ""};
+      asio::co_spawn(io_, calls.append_turn(turns[i].domain, turns[i].call, caller, assistant),
+                     [&outcomes, i](std::exception_ptr e, Result<void> r) {
+                       outcomes[i] = e ? Result<void>(make_error_code(Errc::internal)) : r;
+                     });
+    }
+    const auto deadline = Clock::now() + 30s;
+    auto all_done = [&] {
+      for (const auto& o : outcomes)
+        if (!o) return false;
+      return true;
+    };
+    while (!all_done() && Clock::now() < deadline) io_.run_one_for(50ms);
+    io_.restart();
+    return outcomes;
+  };
+
+  // Three turns of each of the eight calls, all in flight together. What callers say may hold anything the
+  // statement's quoting must survive.
+  const std::string awkward = R"( "quoted", back\slash {a,b} NULL 'single' ação 🙂)";
+  auto said = [&](std::size_t c, int round) {
+    return "call " + std::to_string(c) + " turn " + std::to_string(round) + awkward;
+  };
+  std::vector<Turn> good;
+  for (int round = 0; round < 3; ++round)
+    for (std::size_t c = 0; c < call_ids.size(); ++c)
+      good.push_back({domain, call_ids[c], said(c, round), "continue"});
+  const auto first = append_all(good);
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    ASSERT_TRUE(first[i].has_value()) << "turn " << i << " never finished";
+    EXPECT_TRUE(*first[i]) << "turn " << i << ": " << first[i]->error().message();
+  }
+  // Rows of one statement share its transaction's now(): 24 turns, far fewer commits.
+  const long commits = count("SELECT count(DISTINCT created_at) FROM call_messages");
+  EXPECT_LT(commits, 24) << "every turn was a commit of its own";
+  for (std::size_t c = 0; c < call_ids.size(); ++c) {
+    const pqxx::result rows =
+        sql("SELECT role, content FROM call_messages WHERE call_uuid = '" + call_ids[c] + "' ORDER BY id");
+    ASSERT_EQ(rows.size(), 6u) << "call " << c;
+    for (int round = 0; round < 3; ++round) {
+      EXPECT_EQ(rows[2 * round][0].as<std::string>(), "caller");
+      EXPECT_EQ(rows[2 * round][1].as<std::string>(), said(c, round));
+      EXPECT_EQ(rows[2 * round + 1][0].as<std::string>(), "assistant");
+      EXPECT_EQ(rows[2 * round + 1][1].as<std::string>(), "re: " + said(c, round));
+    }
+    EXPECT_EQ(count("SELECT turns FROM calls WHERE call_uuid = '" + call_ids[c] + "'"), 3);
+  }
+
+  // A group with bad turns in it: each bad one fails alone, with its own reason, and the rest are stored.
+  const std::vector<Turn> mixed = {
+      {domain, call_ids[0], "fine 1", "continue"},
+      {domain, random_uuid(), "no such call", "continue"},
+      {other_domain, call_ids[1], "another tenant's call", "continue"},
+      {domain, call_ids[2], "refused by a CHECK constraint", "dance"},
+      {domain, "not-a-uuid", "malformed", "continue"},
+      {domain, call_ids[3], "fine 2", "hangup"},
+  };
+  const auto second = append_all(mixed);
+  ASSERT_TRUE(second[0] && second[5] && second[1] && second[2] && second[3] && second[4]);
+  EXPECT_TRUE(*second[0]);
+  EXPECT_EQ(second[1]->error(), Errc::not_found);
+  EXPECT_EQ(second[2]->error(), Errc::not_found) << "a call of another domain is not found";
+  EXPECT_EQ(second[3]->error(), Errc::internal);
+  EXPECT_EQ(second[4]->error(), Errc::internal);
+  EXPECT_TRUE(*second[5]);
+  EXPECT_EQ(count("SELECT turns FROM calls WHERE call_uuid = '" + call_ids[0] + "'"), 4);
+  EXPECT_EQ(count("SELECT turns FROM calls WHERE call_uuid = '" + call_ids[1] + "'"), 3);
+  EXPECT_EQ(count("SELECT turns FROM calls WHERE call_uuid = '" + call_ids[2] + "'"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM call_messages WHERE content LIKE '%another tenant%'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM call_messages WHERE call_uuid = '" + call_ids[3] +
+                  "' AND action = 'hangup'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM call_messages"), 48 + 4);
+  EXPECT_EQ(db.connections_in_use(), 0u);
+}
+
+// ---- usage ----
+
+TEST_F(PostgresStoreTest, UsageIsWrittenInOneGroupAfterTheLingerOrAtOnceOnFlush) {
+  migrate();
+  Database& db = database();
+  const std::string domain = random_uuid();
+  auto record_all = [&](UsageRepository& usage, int n, const std::string& kind) {
+    for (int i = 0; i < n; ++i) {
+      UsageEvent e{domain, "", kind, "espeak", 10.0 + i, "characters"};
+      Result<void> queued = test::run(io_, usage.record(std::move(e)));
+      EXPECT_TRUE(queued) << "record() only queues";
+    }
+  };
+  auto rows = [&](const std::string& kind) {
+    return count("SELECT count(*) FROM usage_events WHERE kind = '" + kind + "'");
+  };
+  auto run_for = [&](std::chrono::milliseconds d) {
+    io_.restart();
+    io_.run_for(d);
+  };
+
+  {
+    UsageRepository lingering(db, 300ms);
+    record_all(lingering, 25, "tts");
+    run_for(100ms);
+    EXPECT_EQ(rows("tts"), 0) << "written before the linger ran out";
+    run_for(600ms);
+    EXPECT_EQ(rows("tts"), 25);
+    // One INSERT: the rows share its transaction's now().
+    EXPECT_EQ(count("SELECT count(DISTINCT created_at) FROM usage_events WHERE kind = 'tts'"), 1);
+    EXPECT_EQ(count("SELECT sum(quantity)::bigint FROM usage_events WHERE kind = 'tts'"), 25 * 10 + 300);
+  }
+  {
+    UsageRepository slow(db, 60s);
+    record_all(slow, 3, "stt");
+    run_for(50ms);
+    EXPECT_EQ(rows("stt"), 0);
+    const auto start = Clock::now();
+    test::run(io_, slow.flush());
+    EXPECT_LT(Clock::now() - start, 5s) << "flush() waited for the linger";
+    EXPECT_EQ(rows("stt"), 3);
+    test::run(io_, slow.flush());  // nothing queued: returns at once
+  }
+  EXPECT_EQ(db.connections_in_use(), 0u);
 }
 
 TEST(PostgresTokenScope, RoundTrips) {

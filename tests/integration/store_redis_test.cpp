@@ -280,6 +280,37 @@ TEST_F(RedisClientTest, EmptyCommandIsBadRequest) {
   EXPECT_EQ(reply.error(), Errc::bad_request);
 }
 
+TEST_F(RedisClientTest, PipelineAnswersEachCommandInOrderWithItsOwnError) {
+  std::vector<std::vector<std::string>> commands = {
+      {"RPUSH", prefix_ + "list", "a", "b"},
+      {"EXPIRE", prefix_ + "list", "60"},
+      {"INCR", prefix_ + "list"},  // WRONGTYPE: fails alone
+      {"LRANGE", prefix_ + "list", "0", "-1"},
+      {"TTL", prefix_ + "list"},
+  };
+  Result<std::vector<Result<RedisReply>>> replies = test::run(io_, client_.pipeline(std::move(commands)));
+  ASSERT_TRUE(replies) << replies.error().message();
+  ASSERT_EQ(replies->size(), 5u);
+  ASSERT_TRUE((*replies)[0]);
+  EXPECT_EQ((*replies)[0]->integer, 2);
+  ASSERT_TRUE((*replies)[1]);
+  EXPECT_EQ((*replies)[1]->integer, 1);
+  ASSERT_FALSE((*replies)[2]);
+  EXPECT_EQ((*replies)[2].error(), Errc::upstream_error);
+  ASSERT_TRUE((*replies)[3]);
+  ASSERT_EQ((*replies)[3]->elements.size(), 2u);
+  EXPECT_EQ((*replies)[3]->elements[1].str, "b");
+  ASSERT_TRUE((*replies)[4]);
+  EXPECT_GT((*replies)[4]->integer, 0);
+  EXPECT_LE((*replies)[4]->integer, 60);
+
+  std::vector<std::vector<std::string>> none;
+  EXPECT_EQ(test::run(io_, client_.pipeline(std::move(none))).error(), Errc::bad_request);
+  std::vector<std::vector<std::string>> with_empty = {{"PING"}, {}};
+  EXPECT_EQ(test::run(io_, client_.pipeline(std::move(with_empty))).error(), Errc::bad_request);
+  EXPECT_TRUE(client_.connected());
+}
+
 TEST_F(RedisClientTest, TwoHundredConcurrentCommandsArePipelinedOnOneConnection) {
   constexpr int kCount = 200;
   auto set_then_get = [this](int i) -> asio::awaitable<Result<RedisReply>> {

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -803,6 +804,29 @@ TEST_F(TurnBasedCallTest, WholeCallFromTranscriptionToSignedWebhook) {
   EXPECT_EQ(again.header("x-cache"), "hit");
   EXPECT_EQ(again.body, audio.body);
 
+  // ---- usage, metered per domain: written in groups off the request path, so polled ----
+  // The silent upload and the cached phrase cost nothing; the extractive model reports no tokens.
+  const std::string synthesized = replies[2].value("text", "");
+  const auto code_points = std::count_if(synthesized.begin(), synthesized.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  });
+  std::map<std::string, std::string> metered;  // "kind provider unit" -> total
+  ASSERT_TRUE(eventually([&] {
+    metered.clear();
+    pqxx::connection conn(db_url_);
+    pqxx::work tx(conn);
+    for (const auto& row : tx.exec_params(
+             "SELECT kind || ' ' || provider || ' ' || unit, sum(quantity)::text FROM usage_events "
+             "WHERE domain_uuid = $1::uuid GROUP BY 1",
+             domain_))
+      metered[row[0].c_str()] = row[1].c_str();
+    return metered.size() >= 2;
+  })) << "no usage recorded";
+  EXPECT_EQ(metered.size(), 2u);
+  EXPECT_EQ(metered["stt openai seconds"], "1.5");
+  EXPECT_EQ(metered["tts espeak characters"], std::to_string(code_points))
+      << "characters, not UTF-8 bytes (" << synthesized.size() << ")";
+
   // ---- 5. hangup after the transfer: the helpdesk hears about it, signed ----
   EXPECT_EQ(get("/webhooks/deliveries").status, 403) << "deliveries are for admins";
   Reply ended =
@@ -845,8 +869,23 @@ TEST_F(TurnBasedCallTest, WholeCallFromTranscriptionToSignedWebhook) {
   ASSERT_EQ(twice.status, 200) << twice.body;
   EXPECT_EQ(twice.as_json().value("resolution", ""), "transferred");
 
+  // Usage metered just before a shutdown is written by the shutdown, not lost with the process.
+  const std::string farewell = "Até logo e obrigado!";
+  Reply last = post_json("/synthesize", {{"text", farewell}, {"secretary_id", secretary_id}});
+  ASSERT_EQ(last.status, 200) << last.body;
   EXPECT_EQ(stop_daemon(), 0) << "SIGTERM must drain and exit 0";
   EXPECT_EQ(webhook_requests().size(), 1u) << "one event, one delivery";
+  {
+    pqxx::connection conn(db_url_);
+    pqxx::work tx(conn);
+    EXPECT_EQ(
+        tx.exec_params("SELECT sum(quantity)::bigint FROM usage_events WHERE domain_uuid = $1::uuid AND "
+                       "kind = 'tts'",
+                       domain_)[0][0]
+            .as<long>(),
+        code_points + 20)
+        << "the last synthesis (20 characters) was not metered";
+  }
 }
 
 TEST_F(TurnBasedCallTest, WebhookQueuedBeforeARestartIsDeliveredAfterIt) {

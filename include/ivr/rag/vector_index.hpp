@@ -62,6 +62,9 @@ class VectorIndex {
                                std::optional<std::string_view> secretary_id = std::nullopt) const;
 
   std::size_t size() const;  // live vectors
+  // The live vectors as of the end of the last add or removal, read without taking the index's lock (which
+  // an add may hold for long): for "is there anything to search at all?" on the io thread.
+  std::size_t published_size() const;
   bool is_hnsw() const;
   // Bytes held: vectors, graph links and the per-vector bookkeeping.
   std::size_t memory_bytes() const;

@@ -52,6 +52,11 @@ class RedisClient {
   // One command, binary-safe arguments. Errors: Errc::unavailable (not connected), Errc::timeout
   // (no reply within command_timeout), Errc::upstream_error (Redis error reply; text in the log).
   boost::asio::awaitable<Result<RedisReply>> command(std::vector<std::string> args);
+  // Several commands written at once and answered in order: one round trip instead of one each (not a
+  // transaction: use MULTI/EXEC inside for that). Each command's reply or error is in its slot; the call
+  // itself fails only when nothing could be sent, or on timeout or cancellation.
+  boost::asio::awaitable<Result<std::vector<Result<RedisReply>>>> pipeline(
+      std::vector<std::vector<std::string>> commands);
 
  private:
   class Impl;

@@ -117,14 +117,17 @@ TEST(VectorIndexTest, ASecretarySeesItsOwnAndTheDomainWideDocumentsOnly) {
 
 TEST(VectorIndexTest, RemovedDocumentsAreNeverFoundAndTheIndexShrinks) {
   VectorIndex index({.dimension = 16});
+  EXPECT_EQ(index.published_size(), 0u);
   const auto a = random_vectors(30, 16, 1);
   const auto b = random_vectors(10, 16, 2);
   index.add(as_indexed(a, 1, "doc-a"));
   index.add(as_indexed(b, 100, "doc-b"));
+  EXPECT_EQ(index.published_size(), 40u);
   EXPECT_EQ(index.remove_document("doc-b"), 10u);
   EXPECT_EQ(index.remove_document("doc-b"), 0u);
   EXPECT_EQ(index.remove_document("never-seen"), 0u);
   EXPECT_EQ(index.size(), 30u);
+  EXPECT_EQ(index.published_size(), 30u);
   for (const auto& q : b) {
     for (const auto& h : index.search(q, 5)) EXPECT_EQ(h.document_id, "doc-a");
   }
@@ -132,6 +135,7 @@ TEST(VectorIndexTest, RemovedDocumentsAreNeverFoundAndTheIndexShrinks) {
   const std::size_t before = index.memory_bytes();
   EXPECT_EQ(index.remove_document("doc-a"), 30u);
   EXPECT_EQ(index.size(), 0u);
+  EXPECT_EQ(index.published_size(), 0u);
   EXPECT_LT(index.memory_bytes(), before);
   EXPECT_TRUE(index.search(a[0], 3).empty());
   index.add(as_indexed(a, 1, "doc-a"));
