@@ -21,7 +21,9 @@
 #include "ivr/api/tenant_guard.hpp"
 #include "ivr/app/systemd.hpp"
 #include "ivr/conversation/call_service.hpp"
+#include "ivr/conversation/call_session.hpp"
 #include "ivr/conversation/chat_service.hpp"
+#include "ivr/conversation/hangup_finaliser.hpp"
 #include "ivr/conversation/pipeline_agent.hpp"
 #include "ivr/conversation/provider_registry.hpp"
 #include "ivr/core/ids.hpp"
@@ -247,8 +249,8 @@ class Daemon {
     ingestion_.start();       // resumes documents left `processing` (their leases run out)
     if (esl_) {
       esl_->on_hangup([this](std::string_view node, std::string_view uuid, const telephony::EslEvent& event) {
-        on_channel_hangup(std::string(node), std::string(uuid),
-                          std::string(event.header("variable_domain_uuid")));
+        hangups_.channel_hung_up(std::string(node), std::string(uuid),
+                                 std::string(event.header("variable_domain_uuid")));
       });
       esl_->on_custom("mod_audio_stream::play", [this](std::string_view, const telephony::EslEvent& event) {
         // Body: {"audioDataType":"raw","sampleRate":8000,"file":"/tmp/<uuid>_<n>.tmp.r8"}.
@@ -257,7 +259,7 @@ class Daemon {
           log_->debug("mod_audio_stream::play without a file: {}", event.body.substr(0, 200));
           return;
         }
-        playback_files_.deliver(std::string(event.unique_id()), body["file"].get<std::string>());
+        live_calls_.deliver_file(std::string(event.unique_id()), body["file"].get<std::string>());
       });
       esl_->start();
     }
@@ -305,7 +307,7 @@ class Daemon {
         conversation::CallSessionDeps{[this](const conversation::Secretary& s, std::size_t attempt) {
                                         return realtime_agent(s, attempt);
                                       },
-                                      nullptr, &playback_files_, calls_, call_repo_, knowledge_, &metrics_,
+                                      nullptr, &live_calls_, calls_, call_repo_, knowledge_, &metrics_,
                                       session_options(config_)},
         esl_.get(), static_cast<int>(config_.realtime.default_sample_rate)});
     api::register_stream_routes(router_, streams);
@@ -373,28 +375,6 @@ class Daemon {
     return conversation::make_pipeline_agent(io_.get_executor(), stt ? std::move(*stt) : nullptr,
                                              llm ? std::move(*llm) : nullptr, tts ? std::move(*tts) : nullptr,
                                              std::move(options));
-  }
-
-  // FreeSWITCH says a call is over. A turn-based call whose Lua script never reported its end (killed,
-  // crashed) is finalised here, so its webhook still goes out; realtime sessions finalise themselves.
-  void on_channel_hangup(std::string node, std::string call_uuid, std::string domain_uuid) {
-    if (domain_uuid.empty() || call_uuid.empty()) return;
-    asio::co_spawn(
-        io_,
-        [this, node = std::move(node), call_uuid = std::move(call_uuid),
-         domain_uuid = std::move(domain_uuid)]() -> asio::awaitable<void> {
-          Result<std::optional<store::CallRecord>> call = co_await calls_.get(domain_uuid, call_uuid);
-          if (!call || !*call || (*call)->status != "active" || (*call)->mode != "turn") co_return;
-          conversation::CallEndInput end;
-          end.domain_uuid = domain_uuid;
-          end.call_uuid = call_uuid;
-          end.resolution = "abandoned";
-          end.caller_id = (*call)->caller_id;
-          Result<store::CallRecord> ended = co_await calls_.end(std::move(end));
-          log_->info("call {} on {} hung up without an end report: {}", call_uuid, node,
-                     ended ? "finalised as abandoned" : ended.error().message());
-        },
-        asio::detached);
   }
 
   // This instance changed a domain's documents: other instances drop their copy of its index.
@@ -529,8 +509,11 @@ class Daemon {
   rag::IngestionWorker ingestion_;
   std::string instance_id_;
   std::unique_ptr<telephony::EslNodeRegistry> esl_;
-  conversation::PlaybackFiles playback_files_;
+  conversation::LiveCalls live_calls_;
   conversation::CallService calls_;
+  conversation::HangupFinaliser hangups_{
+      io_.get_executor(), live_calls_, calls_,
+      conversation::HangupFinaliserOptions{std::chrono::milliseconds(config_.freeswitch.hangup_grace_ms)}};
   conversation::ChatService chat_;
   net::Router router_;
   std::unique_ptr<net::HttpServer> server_;

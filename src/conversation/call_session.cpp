@@ -80,11 +80,18 @@ class Session : public std::enable_shared_from_this<Session> {
       report_.resolution = "error";
       co_return report_;
     }
-    if (call_.playback == audio::PlaybackMode::file && deps_.playback_files != nullptr) {
+    if (deps_.live_calls != nullptr) {
       std::weak_ptr<Session> weak = weak_from_this();
-      deps_.playback_files->attach(call_.call_uuid, [weak](const std::string& file) {
-        if (auto self = weak.lock()) self->play_file(file);
-      });
+      LiveCalls::Handlers handlers;
+      if (call_.playback == audio::PlaybackMode::file) {
+        handlers.play_file = [weak](const std::string& file) {
+          if (auto self = weak.lock()) self->play_file(file);
+        };
+      }
+      handlers.hung_up = [weak] {
+        if (auto self = weak.lock()) self->channel_hung_up();
+      };
+      deps_.live_calls->attach(call_.call_uuid, std::move(handlers));
     }
     if (co_await start_agent()) {
       spawn(caller_loop());
@@ -95,7 +102,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     // Wait for every loop to end (stop() closes the socket and the agent to wake them).
     while (loops_ > 0) co_await wait_on(done_);
-    if (deps_.playback_files != nullptr) deps_.playback_files->detach(call_.call_uuid);
+    if (deps_.live_calls != nullptr) deps_.live_calls->detach(call_.call_uuid);
     co_await finalise();
     metric_gauge("ivr_realtime_calls_active", "Realtime calls in progress").add(-1);
     co_return report_;
@@ -513,6 +520,13 @@ class Session : public std::enable_shared_from_this<Session> {
       pacer_wake_.expires_at(due ? std::min(*due, tick) : tick);
       co_await wait_on(pacer_wake_);
     }
+  }
+
+  // FreeSWITCH reported the channel gone (its WebSocket may linger, or never close on a crashed node).
+  void channel_hung_up() {
+    if (stopping_) return;
+    log_->info("{} channel hung up (Event Socket)", context());
+    stop(resolution_.empty() ? "abandoned" : resolution_);
   }
 
   void stop(const std::string& resolution) {

@@ -115,6 +115,8 @@ const std::vector<Key>& keys() {
     t.push_back(make_key("freeswitch", "command_timeout_ms", &C::freeswitch,
                          &FreeswitchSettings::command_timeout_ms));
     t.push_back(
+        make_key("freeswitch", "hangup_grace_ms", &C::freeswitch, &FreeswitchSettings::hangup_grace_ms));
+    t.push_back(
         make_key("realtime", "default_sample_rate", &C::realtime, &RealtimeSettings::default_sample_rate));
     t.push_back(make_key("realtime", "max_call_seconds", &C::realtime, &RealtimeSettings::max_call_seconds));
     t.push_back(make_key("realtime", "caller_idle_timeout_ms", &C::realtime,
@@ -322,6 +324,7 @@ void validate(const Config& c, std::vector<ConfigError>& errors) {
     errors.push_back({"freeswitch.esl_port", "must be a TCP port (1-65535)"});
   }
   positive("freeswitch.command_timeout_ms", c.freeswitch.command_timeout_ms);
+  positive("freeswitch.hangup_grace_ms", c.freeswitch.hangup_grace_ms);
   if (c.realtime.default_sample_rate != 8000 && c.realtime.default_sample_rate != 16000) {
     errors.push_back({"realtime.default_sample_rate", "must be 8000 or 16000"});
   }

@@ -27,6 +27,7 @@
 #include "ivr/api/tenant_guard.hpp"
 #include "ivr/conversation/call_service.hpp"
 #include "ivr/conversation/chat_service.hpp"
+#include "ivr/conversation/hangup_finaliser.hpp"
 #include "ivr/conversation/knowledge.hpp"
 #include "ivr/conversation/pipeline_agent.hpp"
 #include "ivr/conversation/provider_registry.hpp"
@@ -52,6 +53,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+
+constexpr auto kHangupGrace = 400ms;
 
 class RealtimeBridgeTest : public ::testing::Test {
  protected:
@@ -95,7 +98,14 @@ class RealtimeBridgeTest : public ::testing::Test {
         esl_options());
     nodes_->on_custom("mod_audio_stream::play", [this](std::string_view, const telephony::EslEvent& event) {
       const auto body = nlohmann::json::parse(event.body, nullptr, false);
-      if (body.is_object()) playback_files_.deliver(std::string(event.unique_id()), body.value("file", ""));
+      if (body.is_object()) live_calls_.deliver_file(std::string(event.unique_id()), body.value("file", ""));
+    });
+    // As the daemon wires it (src/app/application.cpp).
+    hangups_ = std::make_unique<conversation::HangupFinaliser>(
+        io_.get_executor(), live_calls_, *calls_, conversation::HangupFinaliserOptions{kHangupGrace});
+    nodes_->on_hangup([this](std::string_view node, std::string_view uuid, const telephony::EslEvent& event) {
+      hangups_->channel_hung_up(std::string(node), std::string(uuid),
+                                std::string(event.header("variable_domain_uuid")));
     });
     nodes_->start();
 
@@ -106,7 +116,7 @@ class RealtimeBridgeTest : public ::testing::Test {
         *guard_, *secretaries_,
         conversation::CallSessionDeps{
             [this](const conversation::Secretary&, std::size_t attempt) { return make_agent(attempt); },
-            nullptr, &playback_files_, *calls_, *call_repo_, knowledge_, &metrics_, options},
+            nullptr, &live_calls_, *calls_, *call_repo_, knowledge_, &metrics_, options},
         nodes_.get(), 16'000});
     api::register_stream_routes(router_, deps);
     net::ServerConfig server_config;
@@ -123,6 +133,7 @@ class RealtimeBridgeTest : public ::testing::Test {
     io_.run_for(100ms);
     server_.reset();
     nodes_.reset();
+    hangups_.reset();
     calls_.reset();
     sender_.reset();
     db_.reset();
@@ -192,6 +203,29 @@ class RealtimeBridgeTest : public ::testing::Test {
     return record;
   }
 
+  // CHANNEL_HANGUP_COMPLETE as FreeSWITCH sends it for a FusionPBX call (plain event, URL-encoded).
+  void push_hangup(const std::string& call_uuid, const std::string& domain_uuid) {
+    esl_->push_event({{"Event-Name", "CHANNEL_HANGUP_COMPLETE"},
+                      {"Unique-ID", call_uuid},
+                      {"Hangup-Cause", "NORMAL_CLEARING"},
+                      {"variable_domain_uuid", domain_uuid},
+                      {"variable_domain_name", "clinica.example.com"}});
+  }
+
+  int queued_webhooks(const std::string& call_uuid) {
+    return temp_
+        ->sql(
+            "SELECT count(*) FROM webhook_outbox WHERE event = 'call_completed' AND payload->>'call_uuid' = "
+            "'" +
+            call_uuid + "'")[0][0]
+        .as<int>();
+  }
+
+  std::string status_of(const std::string& call_uuid) {
+    auto got = test::run(io_, call_repo_->get(domain_, call_uuid));
+    return got && *got ? (*got)->status + "/" + (*got)->resolution : "missing";
+  }
+
   bool transfer_sent(const std::string& line) {
     for (const auto& c : esl_->commands()) {
       if (c == line) return true;
@@ -214,7 +248,8 @@ class RealtimeBridgeTest : public ::testing::Test {
   std::unique_ptr<webhooks::WebhookSender> sender_;
   std::unique_ptr<conversation::CallService> calls_;
   conversation::NoKnowledgeBase knowledge_;
-  conversation::PlaybackFiles playback_files_;
+  conversation::LiveCalls live_calls_;
+  std::unique_ptr<conversation::HangupFinaliser> hangups_;
   std::unique_ptr<test::FakeEslServer> esl_;
   std::unique_ptr<telephony::EslNodeRegistry> nodes_;
   net::Router router_;
@@ -277,6 +312,82 @@ TEST_F(RealtimeBridgeTest, GreetingBargeInAndATransferByToolCall) {
                       fs.call_uuid() + "'")[0][0]
                 .as<int>(),
             1);
+}
+
+TEST_F(RealtimeBridgeTest, AHangupEventEndsTheLiveSessionAtOnce) {
+  test::AgentScript quiet;
+  quiet.speak_after_ms = 60'000;  // the agent never acts: only the hangup can end this call early
+  scripts_.push_back(quiet);
+  auto o = stream_options();
+  o.silence_after = 20s;  // FreeSWITCH's socket would stay open well past the test
+  test::ModAudioStreamEmulator fs(o);
+  ASSERT_TRUE(start(fs)) << fs.error();
+  ASSERT_TRUE(run_until([&] { return !fs.received_samples().empty(); }, 5s)) << "no greeting";
+
+  const auto hung_up = Clock::now();
+  push_hangup(fs.call_uuid(), domain_);
+  ASSERT_TRUE(run_until([&] { return fs.closed(); }, 3s)) << "the session outlived the channel";
+  EXPECT_LT(Clock::now() - hung_up, 1s) << "the session waited for its socket instead";
+  EXPECT_EQ(fs.close_code(), std::optional<std::uint16_t>(1000));
+  ASSERT_EQ(records_.size(), 1u);
+  EXPECT_TRUE(records_[0]->closed) << "the provider's socket must be closed with the call";
+
+  auto call = call_record(fs.call_uuid());
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->status, "completed");
+  EXPECT_EQ(call->resolution, "abandoned");
+  EXPECT_EQ(queued_webhooks(fs.call_uuid()), 1);
+  // The grace period's fallback finds the call completed and leaves it alone: still one webhook.
+  run_until([] { return false; }, kHangupGrace + 300ms);
+  EXPECT_EQ(queued_webhooks(fs.call_uuid()), 1);
+  EXPECT_EQ(live_calls_.size(), 0u);
+}
+
+TEST_F(RealtimeBridgeTest, AHangupNobodyReportedFinalisesTheCallAfterTheGracePeriod) {
+  // Calls whose end nobody will report: a turn-based call whose Lua script was killed, a realtime call
+  // whose session died with a previous daemon. And one whose Lua script reports its end in time.
+  const std::string orphan_turn = random_uuid(), orphan_realtime = random_uuid(), reported = random_uuid(),
+                    other_domain_call = random_uuid();
+  ASSERT_TRUE(test::run(io_, call_repo_->ensure(domain_, orphan_turn, secretary_id_, "2001", "turn")));
+  ASSERT_TRUE(
+      test::run(io_, call_repo_->ensure(domain_, orphan_realtime, secretary_id_, "2002", "realtime")));
+  ASSERT_TRUE(test::run(io_, call_repo_->ensure(domain_, reported, secretary_id_, "2003", "turn")));
+  ASSERT_TRUE(test::run(io_, call_repo_->ensure(domain_, other_domain_call, secretary_id_, "2004", "turn")));
+
+  push_hangup(orphan_turn, domain_);
+  push_hangup(orphan_realtime, domain_);
+  push_hangup(reported, domain_);
+  push_hangup(other_domain_call, random_uuid());  // names a domain the call is not in
+  push_hangup(random_uuid(), domain_);            // a channel that never was an AI call
+  push_hangup("not-a-uuid", "nor-this");          // garbage is ignored
+  // The Lua script's hangup hook reports its call within the grace period.
+  run_until([] { return false; }, kHangupGrace / 4);
+  conversation::CallEndInput end;
+  end.domain_uuid = domain_;
+  end.call_uuid = reported;
+  end.resolution = "transferred";
+  end.transferred_to = "1001";
+  ASSERT_TRUE(test::run(io_, calls_->end(end)));
+  EXPECT_EQ(status_of(orphan_turn), "active/") << "finalised before the grace period ran out";
+
+  ASSERT_TRUE(run_until([&] { return status_of(orphan_turn) == "completed/abandoned"; }, 5s))
+      << status_of(orphan_turn);
+  ASSERT_TRUE(run_until([&] { return status_of(orphan_realtime) == "completed/abandoned"; }, 5s))
+      << status_of(orphan_realtime);
+  run_until([] { return false; }, 300ms);
+  EXPECT_EQ(status_of(reported), "completed/transferred") << "the report, not the fallback, decides";
+  EXPECT_EQ(status_of(other_domain_call), "active/") << "a hangup naming another domain ended the call";
+  EXPECT_EQ(queued_webhooks(orphan_turn), 1);
+  EXPECT_EQ(queued_webhooks(orphan_realtime), 1);
+  EXPECT_EQ(queued_webhooks(reported), 1);
+  EXPECT_EQ(queued_webhooks(other_domain_call), 0);
+  const auto payload = nlohmann::json::parse(
+      temp_
+          ->sql("SELECT payload::text FROM webhook_outbox WHERE payload->>'call_uuid' = '" + orphan_turn +
+                "'")[0][0]
+          .as<std::string>());
+  EXPECT_EQ(payload.value("resolution", ""), "abandoned");
+  EXPECT_EQ(payload.value("caller_id", ""), "2001");
 }
 
 TEST_F(RealtimeBridgeTest, FilePlaybackPlaysEachSegmentOverEslAndBargeInBreaksIt) {

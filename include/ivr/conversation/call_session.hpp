@@ -60,25 +60,39 @@ struct RealtimeCall {
   Secretary secretary;
 };
 
-// File playback (PROTOCOLS §1, the upstream mod_audio_stream): FreeSWITCH writes each streamAudio to a
-// file and fires CUSTOM mod_audio_stream::play over the Event Socket; the daemon must play it. This routes
-// those events (by the call's Unique-ID) to the session of the call, which plays the file over ESL unless
-// a barge-in made it stale. io thread only.
-class PlaybackFiles {
+// The realtime sessions of this instance by call uuid, for what FreeSWITCH says about a call over the Event
+// Socket rather than over its WebSocket:
+// - file playback (PROTOCOLS §1, the upstream mod_audio_stream): FreeSWITCH writes each streamAudio to a
+//   file and fires CUSTOM mod_audio_stream::play; the session plays it over ESL unless a barge-in made it
+//   stale;
+// - CHANNEL_HANGUP_COMPLETE: the session ends at once instead of waiting for its socket or its idle timeout.
+// io thread only.
+class LiveCalls {
  public:
-  using Handler = std::function<void(const std::string& file)>;
-  void attach(const std::string& call_uuid, Handler handler) { handlers_[call_uuid] = std::move(handler); }
-  void detach(const std::string& call_uuid) { handlers_.erase(call_uuid); }
-  // False when no session of this instance has the call.
-  bool deliver(const std::string& call_uuid, const std::string& file) {
-    auto it = handlers_.find(call_uuid);
-    if (it == handlers_.end()) return false;
-    it->second(file);
+  struct Handlers {
+    std::function<void(const std::string& file)> play_file;
+    std::function<void()> hung_up;
+  };
+  void attach(const std::string& call_uuid, Handlers handlers) { calls_[call_uuid] = std::move(handlers); }
+  void detach(const std::string& call_uuid) { calls_.erase(call_uuid); }
+  // Each returns false when no session of this instance has the call.
+  bool deliver_file(const std::string& call_uuid, const std::string& file) {
+    auto it = calls_.find(call_uuid);
+    if (it == calls_.end()) return false;
+    if (it->second.play_file) it->second.play_file(file);
     return true;
   }
+  bool hung_up(const std::string& call_uuid) {
+    auto it = calls_.find(call_uuid);
+    if (it == calls_.end()) return false;
+    auto handler = it->second.hung_up;  // a copy: the handler may detach the call
+    if (handler) handler();
+    return true;
+  }
+  std::size_t size() const { return calls_.size(); }
 
  private:
-  std::map<std::string, Handler> handlers_;
+  std::map<std::string, Handlers> calls_;
 };
 
 // Builds the secretary's realtime agents in chain order: attempt 0, 1, …; nullptr past the last one.
@@ -97,7 +111,7 @@ struct CallSessionOptions {
 struct CallSessionDeps {
   AgentFactory agents;
   telephony::CallControl* control = nullptr;  // null: no Event Socket configured (actions are logged only)
-  PlaybackFiles* playback_files = nullptr;    // file playback mode: where play events arrive
+  LiveCalls* live_calls = nullptr;            // where play and hangup events from the Event Socket arrive
   CallService& calls;                         // finalises the call (call_completed webhook), tickets
   store::CallRepository& call_repo;           // the transcript
   KnowledgeBase& knowledge;

@@ -130,6 +130,9 @@ struct FreeswitchSettings {
   std::string node_name = "default";  // matched against the stream metadata's freeswitch_node
   std::string extra_nodes;            // "fs2=10.0.0.12:8021,fs3=10.0.0.13:8021"
   std::int64_t command_timeout_ms = 5'000;
+  // After CHANNEL_HANGUP_COMPLETE, how long the end report (Lua script, realtime session) gets before a call
+  // still active is finalised as abandoned.
+  std::int64_t hangup_grace_ms = 5'000;
 };
 
 // The /stream bridge for mod_audio_stream (realtime calls).
