@@ -175,6 +175,7 @@ conversation::CallSessionOptions session_options(const Config& c) {
   o.caller_idle_timeout = std::chrono::milliseconds(c.realtime.caller_idle_timeout_ms);
   o.playback_lead = std::chrono::milliseconds(c.realtime.playback_lead_ms);
   o.action_wait = std::chrono::milliseconds(c.realtime.action_wait_ms);
+  o.reply_wait = std::chrono::milliseconds(c.realtime.reply_wait_ms);
   o.knowledge_top_k = static_cast<std::size_t>(c.knowledge.top_k);
   return o;
 }

@@ -41,11 +41,16 @@ asio::awaitable<void> wait_on(asio::steady_timer& timer) {
   co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
 }
 
+// A transfer or hangup waiting for the agent's last words (the handover or goodbye it speaks after the
+// tool call): carried out once they are played, or at `not_after` whatever happens. When the agent has not
+// started speaking by `reply_by`, it is taken to have nothing more to say.
 struct PendingAction {
   enum class Kind { transfer, hangup } kind = Kind::hangup;
   std::string extension;
   std::string resolution;
   Clock::time_point not_after;
+  Clock::time_point reply_by = not_after;
+  bool replied = false;  // agent audio arrived after the action was decided
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -204,6 +209,7 @@ class Session : public std::enable_shared_from_this<Session> {
     switch (event.kind) {
       case Kind::audio: {
         agent_speaking_ = true;
+        if (action_) action_->replied = true;
         const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(event.audio.data()),
                                                   event.audio.size());
         const rt::AudioEncoding encoding = agent_->output_format().encoding;
@@ -338,12 +344,12 @@ class Session : public std::enable_shared_from_this<Session> {
       } else {
         result = {{"ok", true}, {"transferring_to", target->first}};
         action_ = PendingAction{PendingAction::Kind::transfer, target->second, "transferred",
-                                Clock::now() + deps_.options.action_wait};
+                                Clock::now() + deps_.options.action_wait, Clock::now() + reply_wait()};
       }
     } else if (event.name == "end_call") {
       result = {{"ok", true}};
       action_ = PendingAction{PendingAction::Kind::hangup, "", "resolved",
-                              Clock::now() + deps_.options.action_wait};
+                              Clock::now() + deps_.options.action_wait, Clock::now() + reply_wait()};
     } else if (event.name == "create_ticket") {
       const std::string summary = args.value("summary", "");
       Result<void> queued =
@@ -496,8 +502,7 @@ class Session : public std::enable_shared_from_this<Session> {
           }
         }
       }
-      if (action_ && !acted_ &&
-          ((pacer_.idle(Clock::now()) && !agent_speaking_) || Clock::now() >= action_->not_after)) {
+      if (action_ && !acted_ && action_due(Clock::now())) {
         co_await execute_action();
         co_return;
       }
@@ -527,6 +532,18 @@ class Session : public std::enable_shared_from_this<Session> {
     if (stopping_) return;
     log_->info("{} channel hung up (Event Socket)", context());
     stop(resolution_.empty() ? "abandoned" : resolution_);
+  }
+
+  // The agent's reply to the tool result may take a moment to start (the provider generates it after the
+  // result arrives): without this wait the caller would be transferred before hearing the handover.
+  std::chrono::milliseconds reply_wait() const {
+    return std::min(deps_.options.reply_wait, deps_.options.action_wait);
+  }
+
+  bool action_due(Clock::time_point now) const {
+    if (now >= action_->not_after) return true;
+    const bool quiet = pacer_.idle(now) && !agent_speaking_;
+    return quiet && (action_->replied || now >= action_->reply_by);
   }
 
   void stop(const std::string& resolution) {

@@ -123,6 +123,7 @@ const std::vector<Key>& keys() {
                          &RealtimeSettings::caller_idle_timeout_ms));
     t.push_back(make_key("realtime", "playback_lead_ms", &C::realtime, &RealtimeSettings::playback_lead_ms));
     t.push_back(make_key("realtime", "action_wait_ms", &C::realtime, &RealtimeSettings::action_wait_ms));
+    t.push_back(make_key("realtime", "reply_wait_ms", &C::realtime, &RealtimeSettings::reply_wait_ms));
     t.push_back(
         make_key("knowledge", "max_upload_bytes", &C::knowledge, &KnowledgeSettings::max_upload_bytes));
     t.push_back(
@@ -332,6 +333,7 @@ void validate(const Config& c, std::vector<ConfigError>& errors) {
   positive("realtime.caller_idle_timeout_ms", c.realtime.caller_idle_timeout_ms);
   positive("realtime.playback_lead_ms", c.realtime.playback_lead_ms);
   positive("realtime.action_wait_ms", c.realtime.action_wait_ms);
+  positive("realtime.reply_wait_ms", c.realtime.reply_wait_ms);
   for (const auto& [key, value] :
        {std::pair{"knowledge.max_upload_bytes", c.knowledge.max_upload_bytes},
         std::pair{"knowledge.ingest_concurrency", c.knowledge.ingest_concurrency},

@@ -18,6 +18,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
+#include "fakes/fake_elevenlabs.hpp"
 #include "fakes/fake_esl_server.hpp"
 #include "fakes/fake_openai_realtime.hpp"
 #include "fakes/fake_vendor_server.hpp"
@@ -37,6 +38,7 @@
 #include "ivr/net/http_server.hpp"
 #include "ivr/net/websocket_client.hpp"
 #include "ivr/providers/fallback.hpp"
+#include "ivr/providers/realtime/elevenlabs_realtime.hpp"
 #include "ivr/providers/realtime/openai_realtime.hpp"
 #include "ivr/providers/tts.hpp"
 #include "ivr/store/calls.hpp"
@@ -591,6 +593,56 @@ TEST_F(RealtimeBridgeTest, OpenAiRealtimeAgentTransfersTheCaller) {
   EXPECT_EQ(call->resolution, "transferred");
   const auto stats = nlohmann::json::parse(call->stats_json);
   EXPECT_EQ(stats["agents"], nlohmann::json::array({"openai"}));
+}
+
+TEST_F(RealtimeBridgeTest, ElevenLabsAgentTransfersTheCaller) {
+  test::FakeElevenLabsScript script;
+  script.tool_call =
+      test::FakeElevenLabsToolCall{"transfer_call", "toolu_bridge_1", R"({"target":"vendas"})"};
+  script.user_transcript = "Quero falar com vendas";
+  script.agent_response = "Claro, vou transferir.";
+  test::FakeElevenLabs elevenlabs(script);
+  net::WebSocketConnector connector(io_);
+  pipeline_ = [&]() -> std::unique_ptr<providers::realtime::RealtimeAgent> {
+    providers::realtime::ElevenLabsRealtimeSettings settings;
+    settings.agent_id = script.agent_id;
+    settings.api_key = script.api_key;
+    settings.api_base = elevenlabs.api_base();
+    settings.ws_base = elevenlabs.ws_base();
+    return providers::realtime::make_elevenlabs_realtime(connector, http_, std::move(settings));
+  };
+  test::ModAudioStreamEmulator fs(stream_options());
+  ASSERT_TRUE(start(fs)) << fs.error();
+  ASSERT_TRUE(run_until([&] { return fs.closed(); }, 20s)) << "the call did not end";
+
+  EXPECT_TRUE(elevenlabs.violations().empty()) << elevenlabs.violations().front();
+  ASSERT_EQ(elevenlabs.http_requests().size(), 1u) << "the signed URL of a private agent";
+  EXPECT_EQ(elevenlabs.client_messages_of("conversation_initiation_client_data").size(), 1u);
+  // The caller's 16 kHz audio reaches the agent as it is (pcm_16000): 3 s of tone at least in part.
+  EXPECT_GE(elevenlabs.audio_received().size(), 16'000u * 2 / 2);
+  // The tool call went through the bridge: the result back to ElevenLabs, the exact ESL line to FreeSWITCH.
+  const auto results = elevenlabs.client_messages_of("client_tool_result");
+  ASSERT_EQ(results.size(), 1u);
+  const auto result = nlohmann::json::parse(results[0]);
+  EXPECT_EQ(result.value("tool_call_id", ""), "toolu_bridge_1");
+  EXPECT_EQ(result.value("is_error", true), false) << results[0];
+  EXPECT_TRUE(transfer_sent("api uuid_transfer " + fs.call_uuid() + " 1001 XML clinica.example.com"));
+  // Everything the agent said reached FreeSWITCH before the transfer, including the handover it speaks
+  // after the tool result (nobody barged in: nothing was to be dropped).
+  const std::size_t spoken = elevenlabs.audio_sent().size() / 2;  // pcm_16000, as the call
+  EXPECT_GE(spoken, 16'000u * 3 / 10) << "the fake's handover: 3 chunks of 100 ms";
+  EXPECT_GE(fs.received_samples().size(), spoken * 95 / 100) << "the transfer cut the handover";
+
+  auto call = call_record(fs.call_uuid());
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->resolution, "transferred");
+  EXPECT_EQ(call->transferred_to, "1001");
+  bool heard = false;
+  for (const auto& m : call->messages) heard = heard || m.content == "Quero falar com vendas";
+  EXPECT_TRUE(heard) << "the caller's words are in the transcript";
+  const auto stats = nlohmann::json::parse(call->stats_json);
+  EXPECT_EQ(stats["agents"], nlohmann::json::array({"elevenlabs"}));
+  EXPECT_EQ(queued_webhooks(fs.call_uuid()), 1);
 }
 
 }  // namespace

@@ -105,6 +105,8 @@ struct CallSessionOptions {
   std::chrono::milliseconds playback_lead{100};
   std::chrono::milliseconds action_wait{
       std::chrono::seconds(10)};  // at most this for the goodbye/handover speech
+  // After transfer_call/end_call, how long the agent gets to start that speech before the action goes ahead.
+  std::chrono::milliseconds reply_wait{std::chrono::seconds(2)};
   std::size_t knowledge_top_k = 4;
 };
 

@@ -142,6 +142,7 @@ struct RealtimeSettings {
   std::int64_t caller_idle_timeout_ms = 30'000;  // no frame from FreeSWITCH for this long ends the session
   std::int64_t playback_lead_ms = 100;           // `stream` playback: audio sent ahead of real time
   std::int64_t action_wait_ms = 10'000;          // at most this for the goodbye/handover speech before acting
+  std::int64_t reply_wait_ms = 2'000;            // how long the agent gets to start that speech
 };
 
 struct Config {
