@@ -1,10 +1,14 @@
 // The realtime bridge under load: N emulated mod_audio_stream calls (16 kHz mono, 20 ms L16 frames in
 // real time) on WS /stream, each bridged by the daemon's CallSession to an instant echo agent. Prints:
 //  - caller → agent latency the daemon adds per frame (WebSocket read, decode, resample, hand-over),
-//  - agent → caller latency per chunk when nothing is queued (pacer, streamAudio framing, write),
+//  - agent → caller latency per chunk (resample, pacer, streamAudio framing, write) while the agent speaks
+//    in runs with pauses, as people do (see EchoAgent),
 //  - dropped or rejected frames, daemon CPU per call (its io thread's CPU time / calls), RSS per call.
 // Everything but PostgreSQL runs in this process: the daemon side on one io thread (as in the daemon),
 // the load generator on another. Tenant checks and call records use the real PostgreSQL.
+// Latencies and CPU are measured over a steady window of `seconds`: it opens once every call is connected
+// and has streamed for a second (so the start-up storm of N handshakes, tenant checks and call records is
+// not counted as per-frame work), and the calls hang up after it closes. Losses count the whole run.
 //   VOICE_AI_DATABASE_URL=… bench_bridge_bench [calls=100] [seconds=10]   (bench/bridge_bench.sh sets it up)
 
 #include <sys/resource.h>
@@ -70,6 +74,9 @@ std::int64_t now_ns() {
 }
 
 struct Samples {
+  std::atomic<bool> measuring{false};  // the steady window is open
+  std::atomic<bool> hang_up{false};    // the calls end
+  std::atomic<int> connected{0};
   std::mutex mutex;
   std::vector<double> inbound_us;   // frame sent by the caller → agent got it
   std::vector<double> outbound_us;  // agent emitted → caller received the streamAudio
@@ -77,7 +84,11 @@ struct Samples {
 };
 Samples samples;
 
-// Answers every caller frame with the same audio at once (item "echo"): the cheapest possible provider.
+// Answers caller frames with the same audio at once: the cheapest possible provider. It speaks like a
+// person, in runs: four frames echoed as one item (80 ms), then one frame of pause that ends the item.
+// The pauses let the pacer's queue drain as real speech does; echoing every frame back to back would turn
+// any burst of input (the load generator catching up after a stall) into a queue that never drains, since
+// playback runs at exactly the input's rate, and the outbound figure would measure that backlog.
 class EchoAgent final : public rt::RealtimeAgent {
  public:
   explicit EchoAgent(asio::any_io_executor ex) : wake_(ex) {}
@@ -88,15 +99,22 @@ class EchoAgent final : public rt::RealtimeAgent {
     if (bytes.size() >= 8) {
       std::int64_t sent = 0;
       std::memcpy(&sent, bytes.data(), 8);
-      if (sent > 0) {
+      if (sent > 0 && samples.measuring) {
         const double us = static_cast<double>(now_ns() - sent) / 1000.0;
         std::lock_guard lock(samples.mutex);
         samples.inbound_us.push_back(us);
       }
       ++samples.frames_at_agent;
       rt::AgentEvent e;
+      if (++frames_ % 5 == 0) {  // the pause: the item ends
+        e.kind = rt::AgentEvent::Kind::audio_done;
+        e.item_id = "echo-" + std::to_string(frames_ / 5);
+        queue_.push_back(std::move(e));
+        wake_.cancel();
+        co_return ivr::Result<void>();
+      }
       e.kind = rt::AgentEvent::Kind::audio;
-      e.item_id = "echo";
+      e.item_id = "echo-" + std::to_string(frames_ / 5 + 1);
       e.audio.assign(bytes.data(), bytes.size());
       const std::int64_t emitted = now_ns();  // restamped: the outbound clock starts here
       std::memcpy(e.audio.data(), &emitted, 8);
@@ -132,19 +150,22 @@ class EchoAgent final : public rt::RealtimeAgent {
  private:
   asio::steady_timer wake_;
   std::deque<rt::AgentEvent> queue_;
+  std::uint64_t frames_ = 0;
   bool closed_ = false;
 };
 
 // One emulated call: handshake like mod_audio_stream, metadata, then 20 ms frames on absolute deadlines;
 // every streamAudio received is decoded enough to read the stamp back.
-asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string token, std::string secretary,
-                             std::chrono::seconds duration) {
+asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string token,
+                             std::string secretary) {
   auto ex = co_await asio::this_coro::executor;
   // Shared with the reader, which may still be finishing when this coroutine returns.
   auto socket = std::make_shared<websocket::stream<beast::tcp_stream>>(ex);
   auto& ws = *socket;
   asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
   co_await beast::get_lowest_layer(ws).async_connect(endpoint, asio::use_awaitable);
+  beast::get_lowest_layer(ws).socket().set_option(
+      asio::ip::tcp::no_delay(true));  // a real-time client: no Nagle
   const std::string call = ivr::random_uuid();
   ws.set_option(websocket::stream_base::decorator([token, domain](websocket::request_type& req) {
     req.set("x-api-key", token);
@@ -176,7 +197,7 @@ asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string
       std::memcpy(&emitted, decoded.data(), 8);
       ++samples.chunks_back;
       const double us = static_cast<double>(now_ns() - emitted) / 1000.0;
-      if (us > 0 && us < 1e6) {
+      if (us > 0 && us < 1e6 && samples.measuring) {
         std::lock_guard lock(samples.mutex);
         samples.outbound_us.push_back(us);
       }
@@ -189,9 +210,9 @@ asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string
     frame[i] = static_cast<std::int16_t>(800 * ((i / 8) % 2 ? 1 : -1));
   asio::steady_timer timer(ex);
   auto next = Clock::now();
-  const auto end = next + duration;
   ws.binary(true);
-  while (Clock::now() < end) {
+  ++samples.connected;
+  while (!samples.hang_up) {
     const std::int64_t stamp = now_ns();
     std::memcpy(frame.data(), &stamp, 8);
     boost::system::error_code ec;
@@ -307,7 +328,6 @@ int main(int argc, char** argv) {
 
   const std::size_t rss_before = rss_kib();
   double cpu_start = 0, cpu_end = 0;
-  asio::post(io, [&] { cpu_start = thread_cpu_seconds(); });
   std::thread daemon([&] {
     auto guard_work = asio::make_work_guard(io);
     io.run();
@@ -316,7 +336,7 @@ int main(int argc, char** argv) {
   // The load generator: its own io_context and thread.
   asio::io_context load{1};
   for (int i = 0; i < calls; ++i) {
-    asio::co_spawn(load, caller(server.port(), domain->uuid, token->token, secretary_id, seconds),
+    asio::co_spawn(load, caller(server.port(), domain->uuid, token->token, secretary_id),
                    [](std::exception_ptr e) {
                      if (e) {
                        try {
@@ -327,42 +347,61 @@ int main(int argc, char** argv) {
                      }
                    });
   }
+  const auto load_started = Clock::now();
+  std::thread generator([&] { load.run(); });
+
+  // The steady window: every call connected and streaming for a second.
+  while (samples.connected < calls && Clock::now() - load_started < std::chrono::seconds(60))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const double ramp_s = std::chrono::duration<double>(Clock::now() - load_started).count();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  auto on_io_thread = [&io](auto fn) {
+    std::promise<void> done;
+    asio::post(io, [&] {
+      fn();
+      done.set_value();
+    });
+    done.get_future().wait();
+  };
+  const std::uint64_t sent_before = samples.frames_sent;
+  on_io_thread([&] { cpu_start = thread_cpu_seconds(); });
+  samples.measuring = true;
   std::size_t rss_peak = 0;
-  std::thread sampler([&] {
-    for (int i = 0; i < static_cast<int>(seconds.count()) * 4; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
-      rss_peak = std::max(rss_peak, rss_kib());
-    }
-  });
-  load.run();
-  sampler.join();
+  for (int i = 0; i < static_cast<int>(seconds.count()) * 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    rss_peak = std::max(rss_peak, rss_kib());
+  }
+  samples.measuring = false;
+  on_io_thread([&] { cpu_end = thread_cpu_seconds(); });
+  const std::uint64_t sent_in_window = samples.frames_sent - sent_before;
+  samples.hang_up = true;
+  generator.join();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // sessions finalise
-  std::promise<void> measured;
-  asio::post(io, [&] {
-    cpu_end = thread_cpu_seconds();
-    measured.set_value();
-  });
-  measured.get_future().wait();
   io.stop();
   daemon.join();
 
   const double frames_expected = static_cast<double>(calls) * static_cast<double>(seconds.count()) * 50.0;
+  std::printf("%d calls connected in %.1f s; measured over a steady %lld s window after that\n", calls,
+              ramp_s, static_cast<long long>(seconds.count()));
   std::printf(
       "%d calls × %lld s, 16 kHz mono, 20 ms frames, echo agent; %ld cores shared by the load generator\n",
       calls, static_cast<long long>(seconds.count()), sysconf(_SC_NPROCESSORS_ONLN));
-  std::printf("frames sent %llu (%.1f%% of real time), reached the agent %llu, lost %lld; chunks back %llu\n",
-              static_cast<unsigned long long>(samples.frames_sent.load()),
-              100.0 * static_cast<double>(samples.frames_sent.load()) / frames_expected,
-              static_cast<unsigned long long>(samples.frames_at_agent.load()),
-              static_cast<long long>(samples.frames_sent.load()) -
-                  static_cast<long long>(samples.frames_at_agent.load()),
-              static_cast<unsigned long long>(samples.chunks_back.load()));
-  std::printf("caller → agent per frame: p50 %.0f µs, p99 %.0f µs, max %.0f µs\n",
-              percentile(samples.inbound_us, 0.5), percentile(samples.inbound_us, 0.99),
-              percentile(samples.inbound_us, 1.0));
-  std::printf("agent → caller per chunk: p50 %.0f µs, p99 %.0f µs, max %.0f µs (pacer included)\n",
-              percentile(samples.outbound_us, 0.5), percentile(samples.outbound_us, 0.99),
-              percentile(samples.outbound_us, 1.0));
+  std::printf(
+      "frames sent %llu (in the window %.1f%% of real time), reached the agent %llu, lost %lld; chunks "
+      "back %llu\n",
+      static_cast<unsigned long long>(samples.frames_sent.load()),
+      100.0 * static_cast<double>(sent_in_window) / frames_expected,
+      static_cast<unsigned long long>(samples.frames_at_agent.load()),
+      static_cast<long long>(samples.frames_sent.load()) -
+          static_cast<long long>(samples.frames_at_agent.load()),
+      static_cast<unsigned long long>(samples.chunks_back.load()));
+  std::printf("caller → agent per frame: p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, max %.0f µs\n",
+              percentile(samples.inbound_us, 0.5), percentile(samples.inbound_us, 0.9),
+              percentile(samples.inbound_us, 0.99), percentile(samples.inbound_us, 1.0));
+  std::printf(
+      "agent → caller per chunk: p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, max %.0f µs (pacer included)\n",
+      percentile(samples.outbound_us, 0.5), percentile(samples.outbound_us, 0.9),
+      percentile(samples.outbound_us, 0.99), percentile(samples.outbound_us, 1.0));
   const double cpu = cpu_end - cpu_start;
   std::printf("daemon io thread CPU: %.2f s over %lld s = %.2f%% of a core, %.3f%% per call\n", cpu,
               static_cast<long long>(seconds.count()), 100.0 * cpu / static_cast<double>(seconds.count()),

@@ -528,6 +528,10 @@ asio::awaitable<void> accept_loop(std::shared_ptr<State> state) {
       refuse_connection(socket);
       continue;
     }
+    // Audio frames and streamAudio messages are small and latency-bound: with Nagle, a frame written while
+    // the previous one awaits its (delayed) ACK waits up to one frame period for nothing.
+    boost::system::error_code nodelay_ec;
+    socket.set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
     auto conn = std::make_unique<Connection>(std::move(socket));
     state->add(conn.get());  // counted now, so the limit holds even before the session starts
     const auto log = state->log;

@@ -458,6 +458,13 @@ asio::io_context& WebSocketConnector::io() const {
   return impl_->io;
 }
 
+namespace {
+void set_no_delay(asio::ip::tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+}
+}  // namespace
+
 asio::awaitable<Result<std::unique_ptr<WebSocketClient>>> WebSocketConnector::connect(
     WebSocketClientOptions options, int* handshake_status) {
   if (handshake_status) *handshake_status = 0;
@@ -500,6 +507,7 @@ asio::awaitable<Result<std::unique_ptr<WebSocketClient>>> WebSocketConnector::co
                       cec.message());
       co_return make_error_code(connect_error(cec));
     }
+    set_no_delay(tcp_stream.socket());  // provider audio events are small and latency-bound
     co_return co_await impl_->upgrade(std::move(impl), options, *url, handshake_status);
   }
 
@@ -513,6 +521,7 @@ asio::awaitable<Result<std::unique_ptr<WebSocketClient>>> WebSocketConnector::co
                     cec.message());
     co_return make_error_code(connect_error(cec));
   }
+  set_no_delay(tcp_stream.socket());
   if (!is_ip_literal(url->host)) {
     // SNI: virtual hosts (and most CDNs) need it to pick the certificate.
     SSL_set_tlsext_host_name(tls_stream.native_handle(), url->host.c_str());

@@ -139,6 +139,8 @@ struct ModAudioStreamEmulator::Impl {
       update([&] { error = "connect: " + cec.message(); });
       co_return false;
     }
+    boost::system::error_code nodelay_ec;  // a real-time client: no Nagle on 20 ms frames
+    beast::get_lowest_layer(ws).socket().set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
     beast::get_lowest_layer(ws).expires_never();
     websocket::stream_base::timeout timeouts =
         websocket::stream_base::timeout::suggested(beast::role_type::client);

@@ -393,9 +393,11 @@ TEST_F(OpenAiRealtimeTest, WholeTurnWhileAnotherCoroutineSendsAudio) {
   EXPECT_EQ(got.events[7].text, script.agent_transcript);
   EXPECT_EQ(got.events.back().item_id, "item_resp_1");
 
-  // Every frame arrived, base64 round-trip exact.
+  // Every frame arrived, base64 round-trip exact. The sender may still be on its last frames when the
+  // response ends (the fake answers once its VAD saw enough silence): give it the time to finish.
   std::string sent;
   for (const auto& f : frames) sent += f;
+  for (int i = 0; i < 200 && fake.audio_received().size() < sent.size(); ++i) test::run(io_, sleep_for(10ms));
   EXPECT_EQ(fake.audio_received().substr(0, sent.size()), sent);
   const auto appends = fake.client_events_of("input_audio_buffer.append");
   ASSERT_FALSE(appends.empty());
