@@ -132,6 +132,18 @@ class Session : public std::enable_shared_from_this<Session> {
     if (deps_.metrics != nullptr) deps_.metrics->counter(name, help).inc(n);
   }
 
+  // Frame counters reach the metrics about once a second during the call (and at its end), so dashboards
+  // see traffic as it flows without a registry update per frame.
+  void publish_frame_counts() {
+    count("ivr_realtime_frames_in_total", "Caller frames received on /stream",
+          report_.frames_in - published_frames_in_);
+    count("ivr_realtime_messages_out_total", "streamAudio messages sent on /stream",
+          report_.messages_out - published_messages_out_);
+    published_frames_in_ = report_.frames_in;
+    published_messages_out_ = report_.messages_out;
+    last_published_ = Clock::now();
+  }
+
   void spawn(asio::awaitable<void> loop) {
     ++loops_;
     auto self = shared_from_this();
@@ -520,6 +532,7 @@ class Session : public std::enable_shared_from_this<Session> {
         stop("abandoned");
         co_return;
       }
+      if (Clock::now() - last_published_ >= std::chrono::seconds(1)) publish_frame_counts();
       const auto tick = Clock::now() + std::chrono::milliseconds(100);
       const auto due = pacer_.next_due(Clock::now());
       pacer_wake_.expires_at(due ? std::min(*due, tick) : tick);
@@ -589,8 +602,7 @@ class Session : public std::enable_shared_from_this<Session> {
     end.caller_id = call_.caller_id;
     Result<store::CallRecord> ended = co_await deps_.calls.end(std::move(end));
     if (!ended) log_->error("{} call not finalised: {}", context(), ended.error().message());
-    count("ivr_realtime_frames_in_total", "Caller frames received on /stream", report_.frames_in);
-    count("ivr_realtime_messages_out_total", "streamAudio messages sent on /stream", report_.messages_out);
+    publish_frame_counts();
     log_->info(
         "{} realtime call ended: {}{} ({} frames in, {} rejected, {} messages out, {} barge-in(s), agents: "
         "{})",
@@ -617,6 +629,8 @@ class Session : public std::enable_shared_from_this<Session> {
   int loops_ = 0;
   bool stopping_ = false;
   bool agent_speaking_ = false;
+  std::uint64_t published_frames_in_ = 0, published_messages_out_ = 0;
+  Clock::time_point last_published_ = Clock::now();
   bool acted_ = false;
   std::uint64_t stale_before_ = 0;
   std::optional<PendingAction> action_;

@@ -325,6 +325,13 @@ TEST_F(RealtimeBridgeTest, AHangupEventEndsTheLiveSessionAtOnce) {
   test::ModAudioStreamEmulator fs(o);
   ASSERT_TRUE(start(fs)) << fs.error();
   ASSERT_TRUE(run_until([&] { return !fs.received_samples().empty(); }, 5s)) << "no greeting";
+  // Frame counters are published while the call runs (about once a second), not only when it ends.
+  auto& frames_in = metrics_.counter("ivr_realtime_frames_in_total", "Caller frames received on /stream");
+  auto& messages_out =
+      metrics_.counter("ivr_realtime_messages_out_total", "streamAudio messages sent on /stream");
+  EXPECT_TRUE(run_until([&] { return frames_in.value() > 0 && messages_out.value() > 0; }, 3s))
+      << "no frame counted during the call";
+  EXPECT_FALSE(fs.closed());
 
   const auto hung_up = Clock::now();
   push_hangup(fs.call_uuid(), domain_);
