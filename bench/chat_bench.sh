@@ -68,9 +68,38 @@ chat() {  # chat <connections> [think_ms]
     -H "X-Api-Key: $call" -H "X-Domain-UUID: $domain" -H "Content-Type: application/json" "$api/chat" |
     grep -E "Requests/sec|50%|90%|99%|Non-2xx|Socket errors"
 }
+# The daemon's own view of /chat (its request-duration histogram, from reading the request to writing the
+# response), over one phase: what it adds without wrk's side of the loopback.
+chat_buckets() {
+  curl -fsS "$api/metrics" | grep '^ivr_http_request_duration_seconds_bucket{route="/chat"' || true
+}
+server_side() {  # server_side <before-file> <after-file>
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+def load(path):
+    out = {}
+    for line in open(path):
+        m = re.search(r'le="([^"]+)"\}\s+(\S+)', line)
+        if m: out[m.group(1)] = float(m.group(2))
+    return out
+before, after = load(sys.argv[1]), load(sys.argv[2])
+total = after.get("+Inf", 0) - before.get("+Inf", 0)
+if total <= 0: sys.exit()
+parts = []
+for le in ("0.001", "0.002", "0.0025", "0.003", "0.005"):
+    share = (after.get(le, 0) - before.get(le, 0)) / total
+    parts.append(f"{100 * share:.1f}% ≤ {float(le) * 1000:g} ms")
+print("   daemon side (its histogram): " + ", ".join(parts))
+PY
+}
 echo
 echo "== POST /chat through the daemon, 1 call at a time, ${duration}s (the latency the daemon adds)"
+before=$(mktemp); after=$(mktemp)
+chat_buckets >"$before"
 chat 1
+chat_buckets >"$after"
+server_side "$before" "$after"
+rm -f "$before" "$after"
 echo
 echo "== POST /chat through the daemon, $connections concurrent calls as fast as answered, ${duration}s (throughput)"
 chat "$connections"

@@ -259,6 +259,9 @@ class EslClient::Impl : public std::enable_shared_from_this<EslClient::Impl> {
     auto [cec, endpoint] = co_await asio::async_connect(socket_, endpoints, as_tuple(use_awaitable));
     if (cec || !running_) co_return failed(handshake_expired_ ? "connect timed out" : "cannot connect");
     remote_address_ = endpoint.address().to_string();
+    // uuid_break on a barge-in must leave at once, not wait behind Nagle for the last command's ACK.
+    boost::system::error_code nodelay_ec;
+    socket_.set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
 
     Result<EslMessage> greeting = co_await read_message();
     if (!greeting) co_return failed(handshake_expired_ ? "no auth/request in time" : "closed before auth");
