@@ -72,6 +72,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   asio::awaitable<CallSessionReport> run(std::vector<std::string> early_frames) {
     metric_gauge("ivr_realtime_calls_active", "Realtime calls in progress").add(1);
+    // The session watches FreeSWITCH's silence itself (caller_idle_timeout, checked by the pacer loop).
+    socket_.set_idle_timeout(std::chrono::milliseconds(0));
     log_->info("{} realtime call from '{}' ({} Hz, {} channel(s), {} playback)", context(), call_.caller_id,
                call_.format.sample_rate, call_.format.channels, audio::to_string(call_.playback));
     for (const auto& frame : early_frames) pending_caller_audio(frame);

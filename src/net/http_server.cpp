@@ -117,6 +117,15 @@ class BeastWebSocket final : public WebSocket {
     co_return message;
   }
 
+  void set_idle_timeout(std::chrono::milliseconds timeout) override {
+    websocket::stream_base::timeout options{};
+    ws_.get_option(options);
+    options.idle_timeout = timeout.count() > 0
+                               ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout)
+                               : websocket::stream_base::none();
+    ws_.set_option(options);
+  }
+
   asio::awaitable<Result<void>> write_text(std::string_view text) override {
     ws_.text(true);
     auto [ec, n] = co_await ws_.async_write(asio::buffer(text.data(), text.size()), kAsTuple);

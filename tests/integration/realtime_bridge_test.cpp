@@ -352,6 +352,28 @@ TEST_F(RealtimeBridgeTest, AHangupEventEndsTheLiveSessionAtOnce) {
   EXPECT_EQ(live_calls_.size(), 0u);
 }
 
+TEST_F(RealtimeBridgeTest, AStreamThatFallsSilentIsEndedAfterTheIdleTimeout) {
+  // FreeSWITCH stops sending (a stuck channel, a half-open TCP connection) without closing the socket: the
+  // session's own idle check ends the call (the WebSocket layer's idle timer is off for sessions).
+  test::AgentScript quiet;
+  quiet.speak_after_ms = 60'000;
+  scripts_.push_back(quiet);
+  auto o = stream_options();
+  o.caller_audio.resize(16'000 / 2);  // 0.5 s, then nothing
+  o.silence_after = 0ms;
+  test::ModAudioStreamEmulator fs(o);
+  const auto started = Clock::now();
+  ASSERT_TRUE(start(fs)) << fs.error();
+  ASSERT_TRUE(run_until([&] { return fs.closed(); }, 12s)) << "the silent stream was never ended";
+  const auto lasted = Clock::now() - started;
+  EXPECT_GE(lasted, 5s) << "ended before the idle timeout (5 s in this fixture)";
+  EXPECT_LT(lasted, 8s);
+  auto call = call_record(fs.call_uuid());
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->resolution, "abandoned");
+  EXPECT_TRUE(records_.at(0)->closed) << "the provider's socket must be closed with the call";
+}
+
 TEST_F(RealtimeBridgeTest, AHangupNobodyReportedFinalisesTheCallAfterTheGracePeriod) {
   // Calls whose end nobody will report: a turn-based call whose Lua script was killed, a realtime call
   // whose session died with a previous daemon. And one whose Lua script reports its end in time.

@@ -2,6 +2,7 @@
 // A server-side WebSocket connection as handlers see it. The implementation (Beast) lives in a .cpp.
 // All members must be called from the io_context thread; one read and one write may be in flight at once.
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -29,6 +30,10 @@ class WebSocket {
   virtual boost::asio::awaitable<void> close(std::uint16_t code, std::string_view reason) = 0;
   // Per-message deflate negotiated with the peer.
   virtual bool compressed() const = 0;
+  // The connection is closed after this long without a byte from the peer (5 minutes unless changed);
+  // zero: never. A user that watches the peer's silence itself turns it off, which also spares re-arming
+  // a timer on every message read (Beast does it per read: thousands a second on the realtime bridge).
+  virtual void set_idle_timeout(std::chrono::milliseconds timeout) = 0;
 };
 
 }  // namespace ivr::net
