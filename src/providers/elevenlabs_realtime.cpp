@@ -30,6 +30,7 @@
 #include "ivr/core/logging.hpp"
 #include "ivr/net/http_client.hpp"
 #include "ivr/net/websocket_client.hpp"
+#include "simdjson_fields.hpp"
 
 namespace ivr::providers::realtime {
 
@@ -123,6 +124,10 @@ std::unique_ptr<EventParser, void (*)(EventParser*)> make_event_parser() {
 
 namespace {
 
+using json_fields::assign_field;
+using json_fields::field;
+using json_fields::int_field;
+using json_fields::sub_object;
 using simdjson::ondemand::object;
 using Type = ServerEvent::Type;
 
@@ -131,25 +136,6 @@ void skip(ServerEvent& out, std::string_view type, std::string_view why) {
   if (log()->should_log(spdlog::level::debug)) {
     log()->debug("elevenlabs: skipped event {}: {}", type.empty() ? "(no type)" : type, why);
   }
-}
-
-bool field(object& obj, std::string_view name, std::string_view& out) {
-  return !obj[name].get_string().get(out);
-}
-
-bool assign_field(object& obj, std::string_view name, std::string& out) {
-  std::string_view v;
-  if (!field(obj, name, v)) return false;
-  out.assign(v);
-  return true;
-}
-
-bool int_field(object& obj, std::string_view name, std::int64_t& out) {
-  return !obj[name].get_int64().get(out);
-}
-
-bool sub_object(object& obj, std::string_view name, object& out) {
-  return !obj[name].get_object().get(out);
 }
 
 }  // namespace
@@ -166,10 +152,8 @@ void parse_event(EventParser& p, std::string& text, ServerEvent& out) {
   out.event_id = -1;
   out.type = Type::skip;
 
-  if (text.capacity() < text.size() + simdjson::SIMDJSON_PADDING)
-    text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
   simdjson::ondemand::document doc;
-  if (p.parser.iterate(text.data(), text.size(), text.capacity()).get(doc)) return skip(out, {}, "not JSON");
+  if (!json_fields::iterate(p.parser, text, doc)) return skip(out, {}, "not JSON");
   object obj;
   if (doc.get_object().get(obj)) return skip(out, {}, "not an object");
   std::string_view type;

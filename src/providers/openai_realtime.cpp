@@ -19,6 +19,7 @@
 #include "ivr/core/base64.hpp"
 #include "ivr/core/logging.hpp"
 #include "ivr/net/websocket_client.hpp"
+#include "simdjson_fields.hpp"
 
 namespace ivr::providers::realtime {
 
@@ -166,6 +167,8 @@ std::unique_ptr<EventParser, void (*)(EventParser*)> make_event_parser() {
 
 namespace {
 
+using json_fields::assign_field;
+using json_fields::field;
 using simdjson::ondemand::object;
 
 bool skip(std::string_view type, std::string_view why) {
@@ -175,26 +178,11 @@ bool skip(std::string_view type, std::string_view why) {
   return false;
 }
 
-// A string field; false when missing or not a string.
-bool field(object& obj, std::string_view name, std::string_view& out) {
-  return !obj[name].get_string().get(out);
-}
-
-bool assign_field(object& obj, std::string_view name, std::string& out) {
-  std::string_view v;
-  if (!field(obj, name, v)) return false;
-  out.assign(v);
-  return true;
-}
-
 }  // namespace
 
 bool parse_event(EventParser& p, std::string& text, AgentEvent& out, std::string* session_event) {
-  // simdjson reads SIMDJSON_PADDING bytes past the end: make room once (the buffer is reused).
-  if (text.capacity() < text.size() + simdjson::SIMDJSON_PADDING)
-    text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
   simdjson::ondemand::document doc;
-  if (p.parser.iterate(text.data(), text.size(), text.capacity()).get(doc)) return skip({}, "not JSON");
+  if (!json_fields::iterate(p.parser, text, doc)) return skip({}, "not JSON");
   object obj;
   if (doc.get_object().get(obj)) return skip({}, "not an object");
   std::string_view type;

@@ -178,6 +178,14 @@ std::vector<bool> insert_turns(pqxx::connection& c, const std::vector<TurnRow>& 
 // each turn too.
 Result<std::vector<Result<void>>> insert_turns_isolating(pqxx::connection& c,
                                                          const std::vector<TurnRow>& turns) {
+  // Errors of the data (bad input, a constraint) belong to one turn. Those of the server would hit every
+  // turn alike: connection (08), resources (53), operator intervention such as a statement timeout (57),
+  // system (58). A lost connection is not an sql_error at all: it always propagates to the pool.
+  auto of_the_data = [](const pqxx::sql_error& e) {
+    const std::string_view state = e.sqlstate();
+    return !(state.starts_with("08") || state.starts_with("53") || state.starts_with("57") ||
+             state.starts_with("58"));
+  };
   auto outcome_of = [](const std::vector<bool>& found) {
     std::vector<Result<void>> out;
     for (const bool stored : found)
@@ -186,20 +194,15 @@ Result<std::vector<Result<void>>> insert_turns_isolating(pqxx::connection& c,
   };
   try {
     return outcome_of(insert_turns(c, turns));
-  } catch (const pqxx::broken_connection&) {
-    throw;
   } catch (const pqxx::sql_error& e) {
-    if (turns.size() == 1 || std::string_view(e.sqlstate()).starts_with("57") ||
-        std::string_view(e.sqlstate()).starts_with("08"))
-      throw;
+    if (turns.size() == 1 || !of_the_data(e)) throw;
   }
   std::vector<Result<void>> out;
   for (const TurnRow& t : turns) {
     try {
       out.push_back(outcome_of(insert_turns(c, {t})).front());
-    } catch (const pqxx::broken_connection&) {
-      throw;
     } catch (const pqxx::sql_error& e) {
+      if (!of_the_data(e)) throw;
       // The first line only: DETAIL and LINE would quote what the caller said into the log.
       const std::string_view what = e.what();
       module_logger("store")->warn("turn of call {} not stored (SQLSTATE {}): {}", t.call_uuid, e.sqlstate(),

@@ -23,6 +23,7 @@
 #include "ivr/core/secret_box.hpp"
 #include "ivr/net/websocket_client.hpp"
 #include "support/test_env.hpp"
+#include "unit/providers/realtime_agent_driver.hpp"
 
 namespace ivr::providers::realtime {
 namespace {
@@ -32,66 +33,16 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 using Kind = AgentEvent::Kind;
 
-// 20 ms of pcm16 24 kHz: a loud tone or silence.
-std::string frame_24k(bool loud, std::uint32_t& phase) {
-  std::string out(960, '\0');
-  for (int i = 0; i < 480; ++i) {
-    const double t = static_cast<double>(phase++) / 24000.0;
-    const auto v = loud ? static_cast<std::int16_t>(6000 * std::sin(2 * std::numbers::pi * 300 * t)) : 0;
-    const auto u = static_cast<std::uint16_t>(v);
-    out[2 * i] = static_cast<char>(u & 0xFF);
-    out[2 * i + 1] = static_cast<char>(u >> 8);
-  }
-  return out;
-}
+using test_driver::collect_until;
+using test_driver::Collected;
+using test_driver::converse;
+using test_driver::kinds;
+using test_driver::send_frames;
+using test_driver::sleep_for;
 
-// A caller turn: `loud_ms` of speech then `quiet_ms` of silence, as 20 ms frames.
+// A caller turn at the adapter's input rate.
 std::vector<std::string> caller_turn(int loud_ms, int quiet_ms) {
-  std::vector<std::string> frames;
-  std::uint32_t phase = 0;
-  for (int ms = 0; ms < loud_ms; ms += 20) frames.push_back(frame_24k(true, phase));
-  for (int ms = 0; ms < quiet_ms; ms += 20) frames.push_back(frame_24k(false, phase));
-  return frames;
-}
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  t.expires_after(d);
-  co_await t.async_wait(asio::use_awaitable);
-}
-
-// Sends frames with a small gap, from its own coroutine (the reader awaits next_event meanwhile).
-asio::awaitable<void> send_frames(RealtimeAgent& agent, std::vector<std::string> frames, int* failures) {
-  for (const auto& f : frames) {
-    auto r = co_await agent.send_audio(f);
-    if (!r) ++*failures;
-    co_await sleep_for(1ms);
-  }
-}
-
-struct Collected {
-  std::vector<AgentEvent> events;
-  boost::system::error_code error;
-};
-
-// Reads events until `stop` kind arrives (included) or an error.
-asio::awaitable<Collected> collect_until(RealtimeAgent& agent, Kind stop) {
-  Collected out;
-  for (;;) {
-    auto e = co_await agent.next_event();
-    if (!e) {
-      out.error = e.error();
-      co_return out;
-    }
-    out.events.push_back(std::move(*e));
-    if (out.events.back().kind == stop) co_return out;
-  }
-}
-
-std::vector<Kind> kinds(const std::vector<AgentEvent>& events) {
-  std::vector<Kind> out;
-  for (const auto& e : events) out.push_back(e.kind);
-  return out;
+  return test_driver::caller_turn(24000, loud_ms, quiet_ms);
 }
 
 SessionConfig basic_config() {
@@ -355,13 +306,6 @@ TEST_F(OpenAiRealtimeTest, G711PassthroughFormats) {
   const json update = json::parse(fake.client_events_of("session.update").at(0));
   EXPECT_EQ(update["session"]["audio"]["input"]["format"], (json{{"type", "audio/pcmu"}}));
   EXPECT_EQ(update["session"]["audio"]["output"]["format"], (json{{"type", "audio/pcmu"}}));
-}
-
-asio::awaitable<Collected> converse(RealtimeAgent& agent, std::vector<std::string> frames, Kind stop,
-                                    int* send_failures) {
-  auto ex = co_await asio::this_coro::executor;
-  asio::co_spawn(ex, send_frames(agent, std::move(frames), send_failures), asio::detached);
-  co_return co_await collect_until(agent, stop);
 }
 
 TEST_F(OpenAiRealtimeTest, WholeTurnWhileAnotherCoroutineSendsAudio) {
