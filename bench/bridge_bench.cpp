@@ -1,16 +1,24 @@
 // The realtime bridge under load: N emulated mod_audio_stream calls (16 kHz mono, 20 ms L16 frames in
-// real time) on WS /stream, each bridged by the daemon's CallSession to an instant echo agent. Prints:
-//  - caller → agent latency the daemon adds per frame (WebSocket read, decode, resample, hand-over),
-//  - agent → caller latency per chunk (resample, pacer, streamAudio framing, write) while the agent speaks
-//    in runs with pauses, as people do (see EchoAgent),
-//  - dropped or rejected frames, daemon CPU per call (its io thread's CPU time / calls), RSS per call.
+// real time) on WS /stream, each bridged by the daemon's CallSession to a realtime agent that echoes the
+// caller, speaking in runs with pauses as people do. Two agents:
+//  - `echo` (default): an in-process agent, the cheapest possible provider. It isolates what the bridge
+//    itself costs, and frames carry their send time (16 kHz in and out: the resamplers pass samples
+//    through), so it measures the latency the daemon adds per frame in each direction.
+//  - `openai`: the daemon's real OpenAI Realtime adapter over a loopback WebSocket to an echo server
+//    speaking the GA wire shape (bench/echo_realtime_provider.hpp) on a third thread, pcm16 24 kHz: the
+//    whole per-call path of a production call (resampling 16↔24 kHz, base64, simdjson, the provider
+//    socket). Resampling garbles the stamps, so this mode reports CPU, memory and losses, not latency.
+// Prints dropped or rejected frames, daemon CPU per call (its io thread's CPU time / calls), RSS per call,
+// and (echo) caller → agent and agent → caller latency.
 // Everything but PostgreSQL runs in this process: the daemon side on one io thread (as in the daemon),
 // the load generator on another. Tenant checks and call records use the real PostgreSQL.
 // Latencies and CPU are measured over a steady window of `seconds`: it opens once every call is connected
 // and has streamed for a second (so the start-up storm of N handshakes, tenant checks and call records is
 // not counted as per-frame work), and the calls hang up after it closes. Losses count the whole run.
-//   VOICE_AI_DATABASE_URL=… bench_bridge_bench [calls=100] [seconds=10]   (bench/bridge_bench.sh sets it up)
+//   VOICE_AI_DATABASE_URL=… bench_bridge_bench [calls=100] [seconds=10] [echo|openai]
+//   (bench/bridge_bench.sh sets it up)
 
+#include <pthread.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,12 +60,16 @@
 #include "ivr/core/metrics.hpp"
 #include "ivr/net/http_client.hpp"
 #include "ivr/net/http_server.hpp"
+#include "ivr/net/websocket_client.hpp"
+#include "ivr/providers/realtime/openai_realtime.hpp"
 #include "ivr/store/calls.hpp"
 #include "ivr/store/database.hpp"
 #include "ivr/store/migrations.hpp"
 #include "ivr/store/repositories.hpp"
 #include "ivr/store/secretaries.hpp"
 #include "ivr/webhooks/outbox.hpp"
+
+#include "echo_realtime_provider.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -76,6 +88,7 @@ std::int64_t now_ns() {
 struct Samples {
   std::atomic<bool> measuring{false};  // the steady window is open
   std::atomic<bool> hang_up{false};    // the calls end
+  bool stamped = true;                 // frames carry readable stamps (echo agent only)
   std::atomic<int> connected{0};
   std::mutex mutex;
   std::vector<double> inbound_us;   // frame sent by the caller → agent got it
@@ -197,7 +210,7 @@ asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string
       std::memcpy(&emitted, decoded.data(), 8);
       ++samples.chunks_back;
       const double us = static_cast<double>(now_ns() - emitted) / 1000.0;
-      if (us > 0 && us < 1e6 && samples.measuring) {
+      if (samples.stamped && us > 0 && us < 1e6 && samples.measuring) {
         std::lock_guard lock(samples.mutex);
         samples.outbound_us.push_back(us);
       }
@@ -252,6 +265,12 @@ double thread_cpu_seconds() {
 int main(int argc, char** argv) {
   const int calls = argc > 1 ? std::atoi(argv[1]) : 100;
   const auto seconds = std::chrono::seconds(argc > 2 ? std::atoi(argv[2]) : 10);
+  const std::string agent_kind = argc > 3 ? argv[3] : "echo";
+  if (agent_kind != "echo" && agent_kind != "openai") {
+    std::fprintf(stderr, "agent: echo or openai\n");
+    return 2;
+  }
+  samples.stamped = agent_kind == "echo";
   ivr::init_logging({"warn", false});
   const char* url = std::getenv("VOICE_AI_DATABASE_URL");
   if (url == nullptr) {
@@ -308,12 +327,28 @@ int main(int argc, char** argv) {
   }
   ivr::conversation::CallSessionOptions options;
   options.caller_idle_timeout = std::chrono::seconds(10);
+  // openai: the provider on its own thread, the adapter on the daemon's io thread.
+  asio::io_context provider_io{1};
+  bench::EchoRealtimeProvider provider(provider_io);
+  std::thread provider_thread([&] {
+    pthread_setname_np(pthread_self(), "provider");
+    auto guard_work = asio::make_work_guard(provider_io);
+    provider_io.run();
+  });
+  ivr::net::WebSocketConnector connector(io);
+  rt::OpenAiRealtimeSettings openai;
+  openai.url = "ws://127.0.0.1:" + std::to_string(provider.port()) + "/v1/realtime";
+  openai.api_key = "sk-bench";
+  openai.transcription_model.clear();
+
   ivr::net::Router router;
   auto deps = std::make_shared<ivr::api::StreamDependencies>(ivr::api::StreamDependencies{
       guard, secretaries,
-      ivr::conversation::CallSessionDeps{[&io](const ivr::conversation::Secretary&,
-                                               std::size_t attempt) -> std::unique_ptr<rt::RealtimeAgent> {
+      ivr::conversation::CallSessionDeps{[&](const ivr::conversation::Secretary&,
+                                             std::size_t attempt) -> std::unique_ptr<rt::RealtimeAgent> {
                                            if (attempt > 0) return nullptr;
+                                           if (agent_kind == "openai")
+                                             return rt::make_openai_realtime(connector, openai);
                                            return std::make_unique<EchoAgent>(io.get_executor());
                                          },
                                          nullptr, nullptr, call_service, call_repo, knowledge, &metrics,
@@ -329,6 +364,7 @@ int main(int argc, char** argv) {
   const std::size_t rss_before = rss_kib();
   double cpu_start = 0, cpu_end = 0;
   std::thread daemon([&] {
+    pthread_setname_np(pthread_self(), "daemon-io");  // for perf --comm
     auto guard_work = asio::make_work_guard(io);
     io.run();
   });
@@ -348,7 +384,10 @@ int main(int argc, char** argv) {
                    });
   }
   const auto load_started = Clock::now();
-  std::thread generator([&] { load.run(); });
+  std::thread generator([&] {
+    pthread_setname_np(pthread_self(), "load-gen");
+    load.run();
+  });
 
   // The steady window: every call connected and streaming for a second.
   while (samples.connected < calls && Clock::now() - load_started < std::chrono::seconds(60))
@@ -379,13 +418,18 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // sessions finalise
   io.stop();
   daemon.join();
+  provider_io.stop();
+  provider_thread.join();
+  if (agent_kind == "openai") samples.frames_at_agent = provider.appends();
 
   const double frames_expected = static_cast<double>(calls) * static_cast<double>(seconds.count()) * 50.0;
   std::printf("%d calls connected in %.1f s; measured over a steady %lld s window after that\n", calls,
               ramp_s, static_cast<long long>(seconds.count()));
   std::printf(
-      "%d calls × %lld s, 16 kHz mono, 20 ms frames, echo agent; %ld cores shared by the load generator\n",
-      calls, static_cast<long long>(seconds.count()), sysconf(_SC_NPROCESSORS_ONLN));
+      "%d calls × %lld s, 16 kHz mono, 20 ms frames, %s agent; %ld cores shared by the load generator%s\n",
+      calls, static_cast<long long>(seconds.count()),
+      agent_kind == "echo" ? "in-process echo" : "OpenAI Realtime (loopback echo server, pcm16 24 kHz)",
+      sysconf(_SC_NPROCESSORS_ONLN), agent_kind == "echo" ? "" : " and the provider");
   std::printf(
       "frames sent %llu (in the window %.1f%% of real time), reached the agent %llu, lost %lld; chunks "
       "back %llu\n",
@@ -395,13 +439,15 @@ int main(int argc, char** argv) {
       static_cast<long long>(samples.frames_sent.load()) -
           static_cast<long long>(samples.frames_at_agent.load()),
       static_cast<unsigned long long>(samples.chunks_back.load()));
-  std::printf("caller → agent per frame: p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, max %.0f µs\n",
-              percentile(samples.inbound_us, 0.5), percentile(samples.inbound_us, 0.9),
-              percentile(samples.inbound_us, 0.99), percentile(samples.inbound_us, 1.0));
-  std::printf(
-      "agent → caller per chunk: p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, max %.0f µs (pacer included)\n",
-      percentile(samples.outbound_us, 0.5), percentile(samples.outbound_us, 0.9),
-      percentile(samples.outbound_us, 0.99), percentile(samples.outbound_us, 1.0));
+  if (samples.stamped) {
+    std::printf("caller → agent per frame: p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, max %.0f µs\n",
+                percentile(samples.inbound_us, 0.5), percentile(samples.inbound_us, 0.9),
+                percentile(samples.inbound_us, 0.99), percentile(samples.inbound_us, 1.0));
+    std::printf(
+        "agent → caller per chunk: p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, max %.0f µs (pacer included)\n",
+        percentile(samples.outbound_us, 0.5), percentile(samples.outbound_us, 0.9),
+        percentile(samples.outbound_us, 0.99), percentile(samples.outbound_us, 1.0));
+  }
   const double cpu = cpu_end - cpu_start;
   std::printf("daemon io thread CPU: %.2f s over %lld s = %.2f%% of a core, %.3f%% per call\n", cpu,
               static_cast<long long>(seconds.count()), 100.0 * cpu / static_cast<double>(seconds.count()),

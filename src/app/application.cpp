@@ -176,6 +176,7 @@ conversation::CallSessionOptions session_options(const Config& c) {
   o.playback_lead = std::chrono::milliseconds(c.realtime.playback_lead_ms);
   o.action_wait = std::chrono::milliseconds(c.realtime.action_wait_ms);
   o.reply_wait = std::chrono::milliseconds(c.realtime.reply_wait_ms);
+  o.resampler_quality = static_cast<int>(c.realtime.resampler_quality);
   o.knowledge_top_k = static_cast<std::size_t>(c.knowledge.top_k);
   return o;
 }

@@ -191,8 +191,8 @@ class Session : public std::enable_shared_from_this<Session> {
       report_.agents.push_back(name);
       const rt::AudioFormat in = agent_->input_format();
       const rt::AudioFormat out = agent_->output_format();
-      to_agent_.emplace(call_.format.sample_rate, in.sample_rate);
-      from_agent_.emplace(out.sample_rate, call_.format.sample_rate);
+      to_agent_.emplace(call_.format.sample_rate, in.sample_rate, deps_.options.resampler_quality);
+      from_agent_.emplace(out.sample_rate, call_.format.sample_rate, deps_.options.resampler_quality);
       log_->info("{} agent {} started ({} Hz in, {} Hz out)", context(), name, in.sample_rate,
                  out.sample_rate);
       co_return true;

@@ -125,6 +125,8 @@ const std::vector<Key>& keys() {
     t.push_back(make_key("realtime", "action_wait_ms", &C::realtime, &RealtimeSettings::action_wait_ms));
     t.push_back(make_key("realtime", "reply_wait_ms", &C::realtime, &RealtimeSettings::reply_wait_ms));
     t.push_back(
+        make_key("realtime", "resampler_quality", &C::realtime, &RealtimeSettings::resampler_quality));
+    t.push_back(
         make_key("knowledge", "max_upload_bytes", &C::knowledge, &KnowledgeSettings::max_upload_bytes));
     t.push_back(
         make_key("knowledge", "ingest_concurrency", &C::knowledge, &KnowledgeSettings::ingest_concurrency));
@@ -334,6 +336,9 @@ void validate(const Config& c, std::vector<ConfigError>& errors) {
   positive("realtime.playback_lead_ms", c.realtime.playback_lead_ms);
   positive("realtime.action_wait_ms", c.realtime.action_wait_ms);
   positive("realtime.reply_wait_ms", c.realtime.reply_wait_ms);
+  if (c.realtime.resampler_quality < 0 || c.realtime.resampler_quality > 10) {
+    errors.push_back({"realtime.resampler_quality", "must be 0-10 (speexdsp quality; 3 is its VoIP preset)"});
+  }
   for (const auto& [key, value] :
        {std::pair{"knowledge.max_upload_bytes", c.knowledge.max_upload_bytes},
         std::pair{"knowledge.ingest_concurrency", c.knowledge.ingest_concurrency},

@@ -4,6 +4,12 @@
 // allows one write in flight), the caller's coroutine reads. The Impl is shared with the writer and with
 // any pending operation, so destroying the WebSocketClient while a read is pending is safe: the socket is
 // closed and the operations finish on their own.
+//
+// Idle timeout: not Beast's. Beast re-arms its idle timer at every read (a timer cancel, a stale handler
+// and a new wait per message: measurable at 50 provider events per second per call), so a watchdog checks
+// an activity counter four times per idle_timeout instead: a ping (through the writer, which also owns
+// the close) after half of it in silence, and the connection is given up after all of it. Any message or
+// control frame from the peer counts as activity.
 
 #include "ivr/net/websocket_client.hpp"
 
@@ -11,6 +17,7 @@
 #include <deque>
 #include <exception>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 #include <openssl/ssl.h>
@@ -76,6 +83,7 @@ struct Outgoing {
   std::string data;
   bool binary = false;
   bool droppable = false;
+  bool ping = false;  // a keep-alive ping, not a message
 };
 
 }  // namespace
@@ -85,7 +93,11 @@ struct Outgoing {
 class WebSocketClient::Impl {
  public:
   Impl(asio::any_io_executor ex, const WebSocketClientOptions& o)
-      : wake_(ex), max_queued_bytes_(o.max_queued_bytes), log_context_(log_prefix(o)) {}
+      : wake_(ex),
+        watchdog_(ex),
+        idle_timeout_(o.idle_timeout),
+        max_queued_bytes_(o.max_queued_bytes),
+        log_context_(log_prefix(o)) {}
   virtual ~Impl() = default;
 
   virtual asio::awaitable<Result<void>> read(WebSocketMessage& into) = 0;
@@ -117,8 +129,14 @@ class WebSocketClient::Impl {
     }
     queued_bytes_ += size;
     queue_.push_back(Outgoing{std::move(message), binary, droppable});
-    wake_.cancel();
+    wake_writer();
     return {};
+  }
+
+  // Only a parked writer needs waking (a cancel is a timer-queue operation plus a handler; a busy writer
+  // finds the message when its write completes).
+  void wake_writer() {
+    if (writer_parked_) wake_.cancel();
   }
 
   std::string take_buffer() {
@@ -145,13 +163,18 @@ class WebSocketClient::Impl {
   bool closing_ = false;       // close() started: no more sends
   bool closed_by_us_ = false;  // our close or abort: reads end with cancelled
   bool writer_running_ = false;
+  bool writer_parked_ = false;  // the writer waits on wake_
+  bool timed_out_ = false;      // the watchdog gave up on a silent peer
+  std::uint64_t activity_ = 0;  // messages and control frames received
   std::uint16_t peer_close_code_ = 0;
   std::deque<Outgoing> queue_;
   std::size_t queued_bytes_ = 0;
   std::size_t dropped_ = 0;
   std::vector<std::string> spare_;
   asio::steady_timer wake_;                    // the writer sleeps here while the queue is empty
+  asio::steady_timer watchdog_;                // idle checks (idle_timeout_ > 0)
   std::optional<asio::steady_timer> drained_;  // close() waits here for the writer to finish
+  std::chrono::milliseconds idle_timeout_;
   std::size_t max_queued_bytes_;
   std::string log_context_;
 };
@@ -176,6 +199,11 @@ class BasicImpl final : public WebSocketClient::Impl, public std::enable_shared_
       if (self->drained_) self->drained_->cancel();
     };
     asio::co_spawn(ws_.get_executor(), writer(self), on_done);
+    if (idle_timeout_.count() > 0) {
+      const auto control = [impl = this](websocket::frame_type, beast::string_view) { ++impl->activity_; };
+      ws_.control_callback(control);
+      asio::co_spawn(ws_.get_executor(), watchdog(self), [](std::exception_ptr) {});
+    }
   }
 
   asio::awaitable<Result<void>> read(WebSocketMessage& into) override {
@@ -184,6 +212,7 @@ class BasicImpl final : public WebSocketClient::Impl, public std::enable_shared_
     auto buffer = asio::dynamic_buffer(into.data);
     auto [ec, n] = co_await ws_.async_read(buffer, kAsTuple);
     if (!ec) {
+      ++activity_;
       into.binary = ws_.got_binary();
       co_return Result<void>{};
     }
@@ -203,6 +232,7 @@ class BasicImpl final : public WebSocketClient::Impl, public std::enable_shared_
     }
     // Let the writer drain what was queued before the close frame (bounded: the peer may not read).
     wake_.cancel();
+    watchdog_.cancel();
     if (writer_running_) {
       drained_.emplace(ws_.get_executor());
       drained_->expires_after(kCloseTimeout);
@@ -232,6 +262,7 @@ class BasicImpl final : public WebSocketClient::Impl, public std::enable_shared_
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
     wake_.cancel();
+    watchdog_.cancel();
   }
 
  private:
@@ -240,6 +271,11 @@ class BasicImpl final : public WebSocketClient::Impl, public std::enable_shared_
     const bool was_open = open_;
     open_ = false;
     wake_.cancel();
+    watchdog_.cancel();
+    if (timed_out_) {
+      net_log()->debug("{}WebSocket peer silent for {} ms: given up", log_context_, idle_timeout_.count());
+      return make_error_code(Errc::timeout);
+    }
     if (ec == websocket::error::closed) {
       peer_close_code_ = static_cast<std::uint16_t>(ws_.reason().code);
       net_log()->debug("{}WebSocket closed by peer (code {})", log_context_, peer_close_code_);
@@ -259,8 +295,13 @@ class BasicImpl final : public WebSocketClient::Impl, public std::enable_shared_
         Outgoing m = std::move(self->queue_.front());
         self->queue_.pop_front();
         self->queued_bytes_ -= m.data.size();
-        self->ws_.binary(m.binary);
-        auto [ec, n] = co_await self->ws_.async_write(asio::buffer(m.data), kAsTuple);
+        boost::system::error_code ec;
+        if (m.ping) {
+          std::tie(ec) = co_await self->ws_.async_ping({}, kAsTuple);
+        } else {
+          self->ws_.binary(m.binary);
+          std::tie(ec, std::ignore) = co_await self->ws_.async_write(asio::buffer(m.data), kAsTuple);
+        }
         self->recycle(std::move(m.data));
         if (ec) {
           // The connection is unusable: refuse further sends; the pending read fails on its own.
@@ -273,7 +314,38 @@ class BasicImpl final : public WebSocketClient::Impl, public std::enable_shared_
       }
       if (!self->open_ || self->closing_) co_return;
       self->wake_.expires_at(asio::steady_timer::time_point::max());
+      self->writer_parked_ = true;
       co_await self->wake_.async_wait(kAsTuple);
+      self->writer_parked_ = false;
+    }
+  }
+
+  // See the file comment: checks every quarter of idle_timeout; pings after two quiet quarters, gives up
+  // after four (so after idle_timeout to 1.25 × idle_timeout of silence).
+  static asio::awaitable<void> watchdog(std::shared_ptr<BasicImpl> self) {
+    const auto quarter = std::max(std::chrono::milliseconds(1), self->idle_timeout_ / 4);
+    std::uint64_t seen = self->activity_;
+    int quiet = 0;
+    for (;;) {
+      self->watchdog_.expires_after(quarter);
+      auto [ec] = co_await self->watchdog_.async_wait(kAsTuple);
+      if (ec || !self->open_ || self->closing_) co_return;
+      if (self->activity_ != seen) {
+        seen = self->activity_;
+        quiet = 0;
+        continue;
+      }
+      ++quiet;
+      if (quiet == 2) {
+        self->queue_.push_back(Outgoing{std::string(), false, false, true});
+        self->wake_writer();
+      } else if (quiet >= 4) {
+        // The pending read fails and fail() reports the timeout.
+        self->timed_out_ = true;
+        beast::error_code ignored;
+        beast::get_lowest_layer(self->ws_).socket().close(ignored);
+        co_return;
+      }
     }
   }
 
@@ -434,11 +506,8 @@ class WebSocketConnector::Impl {
     beast::get_lowest_layer(ws).expires_never();
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = kCloseTimeout;
-    timeouts.idle_timeout =
-        options.idle_timeout.count() > 0
-            ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(options.idle_timeout)
-            : websocket::stream_base::none();
-    timeouts.keep_alive_pings = options.idle_timeout.count() > 0;
+    timeouts.idle_timeout = websocket::stream_base::none();  // the client's watchdog does it
+    timeouts.keep_alive_pings = false;
     ws.set_option(timeouts);
     impl->start_writer();
     co_return std::make_unique<WebSocketClient>(std::move(impl));

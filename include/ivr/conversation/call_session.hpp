@@ -107,6 +107,9 @@ struct CallSessionOptions {
       std::chrono::seconds(10)};  // at most this for the goodbye/handover speech
   // After transfer_call/end_call, how long the agent gets to start that speech before the action goes ahead.
   std::chrono::milliseconds reply_wait{std::chrono::seconds(2)};
+  // speexdsp quality of the call ↔ agent resamplers (3: speex's VoIP preset, SPEEX_RESAMPLER_QUALITY_VOIP;
+  // the resampling is the largest single cost of a 16 kHz call bridged to a 24 kHz provider).
+  int resampler_quality = 3;
   std::size_t knowledge_top_k = 4;
 };
 

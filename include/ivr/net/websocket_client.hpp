@@ -46,7 +46,8 @@ struct WebSocketClientOptions {
   std::vector<std::pair<std::string, std::string>> headers;  // extra handshake headers (Authorization, …)
   std::chrono::milliseconds connect_timeout{10'000};         // resolve + TCP + TLS + upgrade, in total
   bool verify_tls = true;                                    // false only for tests / private endpoints
-  // 0 = none. Otherwise: ping the peer after idle_timeout/2 of silence, fail reads after idle_timeout.
+  // 0 = none. Otherwise: ping the peer after idle_timeout/2 to 3/4 of silence, fail reads (timeout) after
+  // idle_timeout to 5/4 of it. Anything from the peer (a message, a pong) counts.
   std::chrono::milliseconds idle_timeout{0};
   std::size_t max_message_bytes = 16 * 1024 * 1024;  // a larger incoming message fails the read
   // Bound on bytes waiting to be written. Droppable messages (audio) are dropped oldest first to stay

@@ -123,8 +123,10 @@ TEST(Config, ValidationNamesEveryBadKey) {
                                        {{"VOICE_AI_SERVER_PORT", "70000"},
                                         {"VOICE_AI_TENANCY_DOMAIN_SOURCE", "ldap"},
                                         {"VOICE_AI_RATE_LIMIT_REQUESTS_PER_SECOND", "0"},
-                                        {"VOICE_AI_LOG_LEVEL", "loud"}}});
+                                        {"VOICE_AI_LOG_LEVEL", "loud"},
+                                        {"VOICE_AI_REALTIME_RESAMPLER_QUALITY", "11"}}});
   EXPECT_TRUE(has_error(load, "server.port"));
+  EXPECT_TRUE(has_error(load, "realtime.resampler_quality"));
   EXPECT_TRUE(has_error(load, "tenancy.domain_source"));
   EXPECT_TRUE(has_error(load, "rate_limit.requests_per_second"));
   EXPECT_TRUE(has_error(load, "log.level"));

@@ -11,9 +11,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
 #include "fakes/fake_openai_realtime.hpp"
@@ -277,6 +280,63 @@ TEST_F(WebSocketClientTest, KeepAlivePingsHoldAQuietConnectionOpen) {
   auto late = test::run(io_, late_message(**client, fake), 5s);
   ASSERT_TRUE(late) << late.error().message();
   EXPECT_EQ(type_of(*late), "late");
+}
+
+// A peer that completes the upgrade and then neither reads nor writes, so it never answers a ping: what a
+// provider looks like behind a dead NAT mapping. After the client gives up, the peer reads what reached it.
+class SilentPeer {
+ public:
+  SilentPeer() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this] {
+      boost::beast::websocket::stream<asio::ip::tcp::socket> ws(acceptor_.accept());
+      ws.accept();
+      // Wait for the client to give up (it closes its socket), then collect the raw bytes it sent.
+      std::vector<char> buf(4096);
+      boost::system::error_code ec;
+      while (!ec) {
+        const std::size_t n = ws.next_layer().read_some(asio::buffer(buf), ec);
+        received_.append(buf.data(), n);
+      }
+    });
+  }
+  ~SilentPeer() {
+    if (thread_.joinable()) thread_.join();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  // Raw bytes received after the upgrade (complete once the client closed its socket and join() returned).
+  const std::string& join() {
+    thread_.join();
+    return received_;
+  }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::string received_;
+  std::thread thread_;
+};
+
+TEST_F(WebSocketClientTest, PingsASilentPeerAndGivesUpAfterTheIdleTimeout) {
+  SilentPeer peer;
+  WebSocketClientOptions options;
+  options.url = "ws://127.0.0.1:" + std::to_string(peer.port()) + "/silent";
+  options.idle_timeout = 400ms;
+  auto client = connect(options);
+  ASSERT_TRUE(client) << client.error().message();
+  const auto started = std::chrono::steady_clock::now();
+  auto read = test::run(io_, (*client)->read(), 5s);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error(), make_error_code(Errc::timeout));
+  EXPECT_GE(waited, 400ms);
+  EXPECT_LT(waited, 1500ms);
+  EXPECT_FALSE((*client)->send_text("late"));
+  // The keep-alive ping went out before the client gave up: a masked, final ping frame (FIN + opcode 9,
+  // mask bit + empty payload).
+  const std::string& raw = peer.join();
+  ASSERT_GE(raw.size(), 6u);
+  EXPECT_EQ(static_cast<unsigned char>(raw[0]), 0x89);
+  EXPECT_EQ(static_cast<unsigned char>(raw[1]), 0x80);
 }
 
 class TlsTest : public WebSocketClientTest {

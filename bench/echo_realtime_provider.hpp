@@ -1,0 +1,119 @@
+#pragma once
+// A lean OpenAI Realtime echo server for bench/bridge_bench.cpp (`provider=openai`): on 127.0.0.1:0, on
+// the io_context it is given. Speaks the GA wire shape of PROTOCOLS §3 as far as the daemon's adapter
+// reads it: session.created on connect, session.updated for session.update, and for every
+// input_audio_buffer.append a response.output_audio.delta carrying the same base64 audio back (pcm16
+// 24 kHz both ways). Like EchoAgent it speaks in runs: every fifth append ends the item with
+// response.output_audio.done instead of a delta. Other client events are read and ignored.
+//
+// Not a test fake (tests use tests/fakes/fake_openai_realtime, which validates and records everything):
+// this one does the least work per event, with string scanning instead of a JSON parser, so that the
+// bench's second core is not spent on the provider.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+namespace bench {
+
+class EchoRealtimeProvider {
+ public:
+  explicit EchoRealtimeProvider(boost::asio::io_context& io)
+      : acceptor_(io, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    boost::asio::co_spawn(io, accept_loop(), boost::asio::detached);
+  }
+
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::uint64_t appends() const { return appends_; }
+  std::uint64_t deltas() const { return deltas_; }
+
+ private:
+  using Socket = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+
+  boost::asio::awaitable<void> accept_loop() {
+    for (;;) {
+      boost::system::error_code ec;
+      auto tcp = co_await acceptor_.async_accept(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+      if (ec) co_return;
+      tcp.set_option(boost::asio::ip::tcp::no_delay(true));
+      boost::asio::co_spawn(acceptor_.get_executor(), serve(std::make_unique<Socket>(std::move(tcp))),
+                            boost::asio::detached);
+    }
+  }
+
+  static std::string_view field(std::string_view text, std::string_view name) {
+    const auto at = text.find(name);
+    if (at == std::string_view::npos) return {};
+    const auto start = at + name.size();
+    const auto end = text.find('"', start);
+    return end == std::string_view::npos ? std::string_view{} : text.substr(start, end - start);
+  }
+
+  // The adapter writes appends as `{"type":"input_audio_buffer.append",…` and other events with nlohmann,
+  // whose sorted keys put the top-level "type" after nested ones (session.update's "session" object).
+  static std::string_view event_type(std::string_view text) {
+    constexpr std::string_view key = R"("type":")";
+    if (text.starts_with("{" + std::string(key))) return field(text, key);
+    const auto at = text.rfind(key);
+    return at == std::string_view::npos ? std::string_view{} : field(text.substr(at), key);
+  }
+
+  boost::asio::awaitable<void> serve(std::unique_ptr<Socket> ws) {
+    boost::system::error_code ec;
+    ws->set_option(boost::beast::websocket::stream_base::timeout::suggested(boost::beast::role_type::server));
+    co_await ws->async_accept(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    if (ec) co_return;
+    ws->text(true);
+    std::string out = R"({"type":"session.created","event_id":"evt_1","session":{"type":"realtime"}})";
+    co_await ws->async_write(boost::asio::buffer(out),
+                             boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    boost::beast::flat_buffer in;
+    std::uint64_t frames = 0;
+    while (!ec) {
+      in.clear();
+      co_await ws->async_read(in, boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+      if (ec) break;
+      const std::string_view text(static_cast<const char*>(in.data().data()), in.size());
+      const std::string_view type = event_type(text);
+      out.clear();
+      if (type == "session.update") {
+        out = R"({"type":"session.updated","event_id":"evt_2","session":{"type":"realtime"}})";
+      } else if (type == "input_audio_buffer.append") {
+        ++appends_;
+        const std::uint64_t n = frames++;
+        const std::string item = "item_" + std::to_string(n / 5 + 1);
+        if (n % 5 == 4) {  // the pause: the item ends
+          out = R"({"type":"response.output_audio.done","event_id":"evt","response_id":"resp","item_id":")" +
+                item + R"(","output_index":0,"content_index":0})";
+        } else {
+          ++deltas_;
+          out = R"({"type":"response.output_audio.delta","event_id":"evt","response_id":"resp","item_id":")";
+          out += item;
+          out += R"(","output_index":0,"content_index":0,"delta":")";
+          out += field(text, R"("audio":")");
+          out += R"("})";
+        }
+      }
+      if (!out.empty())
+        co_await ws->async_write(boost::asio::buffer(out),
+                                 boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    }
+  }
+
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::atomic<std::uint64_t> appends_{0};
+  std::atomic<std::uint64_t> deltas_{0};
+};
+
+}  // namespace bench
