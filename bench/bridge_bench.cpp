@@ -91,8 +91,11 @@ struct Samples {
   bool stamped = true;                 // frames carry readable stamps (echo agent only)
   std::atomic<int> connected{0};
   std::mutex mutex;
-  std::vector<double> inbound_us;   // frame sent by the caller → agent got it
-  std::vector<double> outbound_us;  // agent emitted → caller received the streamAudio
+  std::vector<double> inbound_us;    // frame sent by the caller → agent got it
+  std::vector<double> outbound_us;   // agent emitted → caller received the streamAudio
+  std::vector<double> roundtrip_us;  // openai: loud marker frame sent → its echo back at the caller
+  std::atomic<std::uint64_t> markers_sent{0}, markers_back{0};
+  std::atomic<std::int64_t> window_opened_ns{0};  // markers sent before it are not counted
   std::atomic<std::uint64_t> frames_sent{0}, frames_at_agent{0}, chunks_back{0};
 };
 Samples samples;
@@ -189,8 +192,13 @@ asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string
   ws.text(true);
   co_await ws.async_write(asio::buffer(std::string(R"({"caller_id":"bench"})")), asio::use_awaitable);
 
-  // Reader: streamAudio messages → stamp in the first 8 decoded bytes.
-  auto reader = [socket]() -> asio::awaitable<void> {
+  // openai: when the last loud marker frame was sent (0: none outstanding). Shared with the reader, same
+  // thread.
+  auto marker_sent = std::make_shared<std::int64_t>(0);
+
+  // Reader: streamAudio messages → the stamp in the first 8 decoded bytes (echo), or a loud chunk: the
+  // echo of the marker frame (openai).
+  auto reader = [socket, marker_sent]() -> asio::awaitable<void> {
     beast::flat_buffer buffer;
     for (;;) {
       boost::system::error_code ec;
@@ -200,6 +208,30 @@ asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string
       buffer.consume(buffer.size());
       const auto at = text.find("\"audioData\":\"");
       if (at == std::string::npos) continue;
+      if (!samples.stamped) {
+        ++samples.chunks_back;
+        const auto end = text.find('"', at + 13);
+        std::string pcm;
+        if (*marker_sent == 0 || end == std::string::npos ||
+            !ivr::base64_decode_into(std::string_view(text).substr(at + 13, end - at - 13), pcm)) {
+          continue;
+        }
+        int peak = 0;
+        for (std::size_t i = 0; i + 1 < pcm.size(); i += 2) {
+          std::int16_t v = 0;
+          std::memcpy(&v, pcm.data() + i, 2);
+          peak = std::max(peak, std::abs(static_cast<int>(v)));
+        }
+        if (peak < 8000) continue;
+        const double us = static_cast<double>(now_ns() - *marker_sent) / 1000.0;
+        *marker_sent = 0;
+        if (samples.measuring && us * 1000.0 <= static_cast<double>(now_ns() - samples.window_opened_ns)) {
+          ++samples.markers_back;
+          std::lock_guard lock(samples.mutex);
+          samples.roundtrip_us.push_back(us);
+        }
+        continue;
+      }
       // The stamp is the first 8 bytes: the first 12 base64 characters hold 9 bytes.
       std::string decoded;
       if (!ivr::base64_decode_into(std::string_view(text).substr(at + 13, 12), decoded) ||
@@ -218,18 +250,30 @@ asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string
   };
   asio::co_spawn(ex, reader, asio::detached);
 
-  std::vector<std::int16_t> frame(320);
-  for (std::size_t i = 0; i < frame.size(); ++i)
+  // A quiet 1 kHz square wave; in openai mode every 25th frame (every half second) is a loud marker.
+  std::vector<std::int16_t> frame(320), marker(320);
+  for (std::size_t i = 0; i < frame.size(); ++i) {
     frame[i] = static_cast<std::int16_t>(800 * ((i / 8) % 2 ? 1 : -1));
+    marker[i] = static_cast<std::int16_t>(16000 * ((i / 8) % 2 ? 1 : -1));
+  }
+  std::uint64_t n = 0;
   asio::steady_timer timer(ex);
   auto next = Clock::now();
   ws.binary(true);
   ++samples.connected;
   while (!samples.hang_up) {
     const std::int64_t stamp = now_ns();
-    std::memcpy(frame.data(), &stamp, 8);
+    // Frame 1 of every 25 (the echo server's pauses drop every fifth frame: 4, 9, …).
+    const bool loud = !samples.stamped && n++ % 25 == 1;
+    if (samples.stamped) {
+      std::memcpy(frame.data(), &stamp, 8);
+    } else if (loud) {
+      *marker_sent = stamp;
+      if (samples.measuring) ++samples.markers_sent;
+    }
+    const auto& audio = loud ? marker : frame;
     boost::system::error_code ec;
-    co_await ws.async_write(asio::buffer(frame.data(), frame.size() * 2),
+    co_await ws.async_write(asio::buffer(audio.data(), audio.size() * 2),
                             asio::redirect_error(asio::use_awaitable, ec));
     if (ec) break;
     ++samples.frames_sent;
@@ -252,6 +296,17 @@ std::size_t rss_kib() {
   std::size_t pages = 0, resident = 0;
   statm >> pages >> resident;
   return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) / 1024;
+}
+
+// The daemon's io thread gets a core of its own, the load generator and the provider share the other (on
+// a machine with at least two): as in production, where the daemon does not share its core with the
+// calls' far ends, and the figures stop depending on how the scheduler interleaves three busy threads.
+void pin_to_cpu(int cpu) {
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
 double thread_cpu_seconds() {
@@ -332,6 +387,7 @@ int main(int argc, char** argv) {
   bench::EchoRealtimeProvider provider(provider_io);
   std::thread provider_thread([&] {
     pthread_setname_np(pthread_self(), "provider");
+    pin_to_cpu(1);
     auto guard_work = asio::make_work_guard(provider_io);
     provider_io.run();
   });
@@ -365,6 +421,7 @@ int main(int argc, char** argv) {
   double cpu_start = 0, cpu_end = 0;
   std::thread daemon([&] {
     pthread_setname_np(pthread_self(), "daemon-io");  // for perf --comm
+    pin_to_cpu(0);
     auto guard_work = asio::make_work_guard(io);
     io.run();
   });
@@ -386,6 +443,7 @@ int main(int argc, char** argv) {
   const auto load_started = Clock::now();
   std::thread generator([&] {
     pthread_setname_np(pthread_self(), "load-gen");
+    pin_to_cpu(1);
     load.run();
   });
 
@@ -404,6 +462,7 @@ int main(int argc, char** argv) {
   };
   const std::uint64_t sent_before = samples.frames_sent;
   on_io_thread([&] { cpu_start = thread_cpu_seconds(); });
+  samples.window_opened_ns = now_ns();
   samples.measuring = true;
   std::size_t rss_peak = 0;
   for (int i = 0; i < static_cast<int>(seconds.count()) * 4; ++i) {
@@ -447,6 +506,14 @@ int main(int argc, char** argv) {
         "agent → caller per chunk: p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, max %.0f µs (pacer included)\n",
         percentile(samples.outbound_us, 0.5), percentile(samples.outbound_us, 0.9),
         percentile(samples.outbound_us, 0.99), percentile(samples.outbound_us, 1.0));
+  } else {
+    std::printf(
+        "round trip caller → daemon → provider echo → daemon → caller (marker frames, %llu of %llu back): "
+        "p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, max %.0f µs\n",
+        static_cast<unsigned long long>(samples.markers_back.load()),
+        static_cast<unsigned long long>(samples.markers_sent.load()), percentile(samples.roundtrip_us, 0.5),
+        percentile(samples.roundtrip_us, 0.9), percentile(samples.roundtrip_us, 0.99),
+        percentile(samples.roundtrip_us, 1.0));
   }
   const double cpu = cpu_end - cpu_start;
   std::printf("daemon io thread CPU: %.2f s over %lld s = %.2f%% of a core, %.3f%% per call\n", cpu,
