@@ -1,21 +1,25 @@
-// The realtime bridge under load: N emulated mod_audio_stream calls (16 kHz mono, 20 ms L16 frames in
-// real time) on WS /stream, each bridged by the daemon's CallSession to a realtime agent that echoes the
-// caller, speaking in runs with pauses as people do. Two agents:
-//  - `echo` (default): an in-process agent, the cheapest possible provider. It isolates what the bridge
-//    itself costs, and frames carry their send time (16 kHz in and out: the resamplers pass samples
+// The realtime bridge under load: N emulated mod_audio_stream calls (20 ms L16 frames in real time) on
+// WS /stream, each bridged by the daemon's CallSession to a realtime agent that echoes the caller,
+// speaking in runs with pauses as people do. Three agents:
+//  - `echo` (default), 16 kHz: an in-process agent, the cheapest possible provider. It isolates what the
+//    bridge itself costs, and frames carry their send time (16 kHz in and out: the resamplers pass samples
 //    through), so it measures the latency the daemon adds per frame in each direction.
-//  - `openai`: the daemon's real OpenAI Realtime adapter over a loopback WebSocket to an echo server
-//    speaking the GA wire shape (bench/echo_realtime_provider.hpp) on a third thread, pcm16 24 kHz: the
-//    whole per-call path of a production call (resampling 16↔24 kHz, base64, simdjson, the provider
-//    socket). Resampling garbles the stamps, so this mode reports CPU, memory and losses, not latency.
+//  - `openai`, 16 kHz: the daemon's real OpenAI Realtime adapter over a loopback WebSocket to an echo
+//    server speaking the GA wire shape (bench/echo_realtime_provider.hpp) on a third thread, pcm16
+//    24 kHz: the whole per-call path of a production call (resampling 16↔24 kHz, base64, simdjson, the
+//    provider socket). Resampling garbles stamps, so latency is measured as a round trip: every 25th
+//    frame is loud, and the caller times the loud chunk coming back.
+//  - `openai-g711`: the same with 8 kHz calls and G.711 µ-law to the provider, passed through without
+//    resampling (narrowband trunks, `mono 8k`).
 // Prints dropped or rejected frames, daemon CPU per call (its io thread's CPU time / calls), RSS per call,
-// and (echo) caller → agent and agent → caller latency.
+// and the latencies above. The daemon's io thread is pinned to a core of its own (see pin_to_cpu).
 // Everything but PostgreSQL runs in this process: the daemon side on one io thread (as in the daemon),
-// the load generator on another. Tenant checks and call records use the real PostgreSQL.
-// Latencies and CPU are measured over a steady window of `seconds`: it opens once every call is connected
-// and has streamed for a second (so the start-up storm of N handshakes, tenant checks and call records is
-// not counted as per-frame work), and the calls hang up after it closes. Losses count the whole run.
-//   VOICE_AI_DATABASE_URL=… bench_bridge_bench [calls=100] [seconds=10] [echo|openai]
+// the load generator (and the provider) on another core. Tenant checks and call records use the real
+// PostgreSQL. Latencies and CPU are measured over a steady window of `seconds`: it opens once every call is
+// connected and has streamed for a second (so the start-up storm of N handshakes, tenant checks and call
+// records is not counted as per-frame work), and the calls hang up after it closes. Losses count the
+// whole run.
+//   VOICE_AI_DATABASE_URL=… bench_bridge_bench [calls=100] [seconds=10] [echo|openai|openai-g711]
 //   (bench/bridge_bench.sh sets it up)
 
 #include <pthread.h>
@@ -69,6 +73,8 @@
 #include "ivr/store/secretaries.hpp"
 #include "ivr/webhooks/outbox.hpp"
 
+#include <pqxx/pqxx>
+
 #include "echo_realtime_provider.hpp"
 
 namespace asio = boost::asio;
@@ -89,6 +95,7 @@ struct Samples {
   std::atomic<bool> measuring{false};  // the steady window is open
   std::atomic<bool> hang_up{false};    // the calls end
   bool stamped = true;                 // frames carry readable stamps (echo agent only)
+  int sample_rate = 16'000;            // of the calls (openai-g711: 8 kHz)
   std::atomic<int> connected{0};
   std::mutex mutex;
   std::vector<double> inbound_us;    // frame sent by the caller → agent got it
@@ -187,7 +194,9 @@ asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string
     req.set("x-api-key", token);
     req.set("x-domain-uuid", domain);
   }));
-  co_await ws.async_handshake("127.0.0.1", "/stream/" + call + "?secretary_id=" + secretary,
+  co_await ws.async_handshake("127.0.0.1",
+                              "/stream/" + call + "?secretary_id=" + secretary +
+                                  "&sample_rate=" + std::to_string(samples.sample_rate),
                               asio::use_awaitable);
   ws.text(true);
   co_await ws.async_write(asio::buffer(std::string(R"({"caller_id":"bench"})")), asio::use_awaitable);
@@ -251,7 +260,8 @@ asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string
   asio::co_spawn(ex, reader, asio::detached);
 
   // A quiet 1 kHz square wave; in openai mode every 25th frame (every half second) is a loud marker.
-  std::vector<std::int16_t> frame(320), marker(320);
+  const auto frame_samples = static_cast<std::size_t>(samples.sample_rate / 50);
+  std::vector<std::int16_t> frame(frame_samples), marker(frame_samples);
   for (std::size_t i = 0; i < frame.size(); ++i) {
     frame[i] = static_cast<std::int16_t>(800 * ((i / 8) % 2 ? 1 : -1));
     marker[i] = static_cast<std::int16_t>(16000 * ((i / 8) % 2 ? 1 : -1));
@@ -321,11 +331,12 @@ int main(int argc, char** argv) {
   const int calls = argc > 1 ? std::atoi(argv[1]) : 100;
   const auto seconds = std::chrono::seconds(argc > 2 ? std::atoi(argv[2]) : 10);
   const std::string agent_kind = argc > 3 ? argv[3] : "echo";
-  if (agent_kind != "echo" && agent_kind != "openai") {
-    std::fprintf(stderr, "agent: echo or openai\n");
+  if (agent_kind != "echo" && agent_kind != "openai" && agent_kind != "openai-g711") {
+    std::fprintf(stderr, "agent: echo, openai or openai-g711\n");
     return 2;
   }
   samples.stamped = agent_kind == "echo";
+  if (agent_kind == "openai-g711") samples.sample_rate = 8'000;
   ivr::init_logging({"warn", false});
   const char* url = std::getenv("VOICE_AI_DATABASE_URL");
   if (url == nullptr) {
@@ -384,7 +395,7 @@ int main(int argc, char** argv) {
   options.caller_idle_timeout = std::chrono::seconds(10);
   // openai: the provider on its own thread, the adapter on the daemon's io thread.
   asio::io_context provider_io{1};
-  bench::EchoRealtimeProvider provider(provider_io);
+  bench::EchoRealtimeProvider provider(provider_io, agent_kind == "openai-g711");
   std::thread provider_thread([&] {
     pthread_setname_np(pthread_self(), "provider");
     pin_to_cpu(1);
@@ -396,6 +407,10 @@ int main(int argc, char** argv) {
   openai.url = "ws://127.0.0.1:" + std::to_string(provider.port()) + "/v1/realtime";
   openai.api_key = "sk-bench";
   openai.transcription_model.clear();
+  if (agent_kind == "openai-g711") {  // an 8 kHz call: µ-law both ways, no resampling
+    openai.input_encoding = rt::AudioEncoding::g711_ulaw;
+    openai.output_encoding = rt::AudioEncoding::g711_ulaw;
+  }
 
   ivr::net::Router router;
   auto deps = std::make_shared<ivr::api::StreamDependencies>(ivr::api::StreamDependencies{
@@ -403,7 +418,7 @@ int main(int argc, char** argv) {
       ivr::conversation::CallSessionDeps{[&](const ivr::conversation::Secretary&,
                                              std::size_t attempt) -> std::unique_ptr<rt::RealtimeAgent> {
                                            if (attempt > 0) return nullptr;
-                                           if (agent_kind == "openai")
+                                           if (agent_kind != "echo")
                                              return rt::make_openai_realtime(connector, openai);
                                            return std::make_unique<EchoAgent>(io.get_executor());
                                          },
@@ -474,20 +489,22 @@ int main(int argc, char** argv) {
   const std::uint64_t sent_in_window = samples.frames_sent - sent_before;
   samples.hang_up = true;
   generator.join();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // sessions finalise
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // sessions finalise (call rows, figures)
   io.stop();
   daemon.join();
   provider_io.stop();
   provider_thread.join();
-  if (agent_kind == "openai") samples.frames_at_agent = provider.appends();
+  if (agent_kind != "echo") samples.frames_at_agent = provider.appends();
 
   const double frames_expected = static_cast<double>(calls) * static_cast<double>(seconds.count()) * 50.0;
   std::printf("%d calls connected in %.1f s; measured over a steady %lld s window after that\n", calls,
               ramp_s, static_cast<long long>(seconds.count()));
   std::printf(
-      "%d calls × %lld s, 16 kHz mono, 20 ms frames, %s agent; %ld cores shared by the load generator%s\n",
-      calls, static_cast<long long>(seconds.count()),
-      agent_kind == "echo" ? "in-process echo" : "OpenAI Realtime (loopback echo server, pcm16 24 kHz)",
+      "%d calls × %lld s, %d kHz mono, 20 ms frames, %s agent; %ld cores shared by the load generator%s\n",
+      calls, static_cast<long long>(seconds.count()), samples.sample_rate / 1000,
+      agent_kind == "echo"     ? "in-process echo"
+      : agent_kind == "openai" ? "OpenAI Realtime (loopback echo server, pcm16 24 kHz)"
+                               : "OpenAI Realtime (loopback echo server, G.711 µ-law 8 kHz)",
       sysconf(_SC_NPROCESSORS_ONLN), agent_kind == "echo" ? "" : " and the provider");
   std::printf(
       "frames sent %llu (in the window %.1f%% of real time), reached the agent %llu, lost %lld; chunks "
@@ -516,6 +533,29 @@ int main(int argc, char** argv) {
         percentile(samples.roundtrip_us, 1.0));
   }
   const double cpu = cpu_end - cpu_start;
+  if (agent_kind != "echo") {
+    // The cut-off the daemon guarantees at each barge-in (stream playback: the audio already sent), from
+    // the figures each session saved on its call row.
+    std::vector<double> cutoffs;
+    try {
+      pqxx::connection connection(url);
+      pqxx::work tx(connection);
+      for (const auto& row :
+           tx.exec_params("SELECT (jsonb_array_elements(stats->'barge_in_cutoff_ms'))::int FROM calls "
+                          "WHERE domain_uuid = $1",
+                          domain->uuid)) {
+        cutoffs.push_back(row[0].as<double>());
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "barge-in figures: %s\n", e.what());
+    }
+    std::printf(
+        "barge-ins: the provider interrupted %llu times, %zu recorded; cut-off p50 %.0f ms, p99 %.0f ms, max "
+        "%.0f ms (stream playback, %lld ms lead)\n",
+        static_cast<unsigned long long>(provider.interruptions()), cutoffs.size(), percentile(cutoffs, 0.5),
+        percentile(cutoffs, 0.99), percentile(cutoffs, 1.0),
+        static_cast<long long>(options.playback_lead.count()));
+  }
   std::printf("daemon io thread CPU: %.2f s over %lld s = %.2f%% of a core, %.3f%% per call\n", cpu,
               static_cast<long long>(seconds.count()), 100.0 * cpu / static_cast<double>(seconds.count()),
               100.0 * cpu / static_cast<double>(seconds.count()) / calls);

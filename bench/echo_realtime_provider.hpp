@@ -3,18 +3,26 @@
 // the io_context it is given. Speaks the GA wire shape of PROTOCOLS §3 as far as the daemon's adapter
 // reads it: session.created on connect, session.updated for session.update, and for every
 // input_audio_buffer.append a response.output_audio.delta carrying the same base64 audio back (pcm16
-// 24 kHz both ways). Like EchoAgent it speaks in runs: every fifth append ends the item with
-// response.output_audio.done instead of a delta. Other client events are read and ignored.
+// 24 kHz, or G.711 µ-law 8 kHz). Like EchoAgent it speaks in runs: every fifth append ends the item with
+// response.output_audio.done instead of a delta. The caller interrupts now and then: every tenth marker
+// frame of the bench (loud, every half second; resampling may spread one over two appends) is preceded by
+// input_audio_buffer.speech_started, as server VAD would send it, so the daemon barges in every 5 s. Other
+// client events (truncate, …) are read and ignored.
 //
 // Not a test fake (tests use tests/fakes/fake_openai_realtime, which validates and records everything):
 // this one does the least work per event, with string scanning instead of a JSON parser, so that the
 // bench's second core is not spent on the provider.
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -25,18 +33,22 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "ivr/audio/g711.hpp"
+#include "ivr/core/base64.hpp"
+
 namespace bench {
 
 class EchoRealtimeProvider {
  public:
-  explicit EchoRealtimeProvider(boost::asio::io_context& io)
-      : acceptor_(io, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+  EchoRealtimeProvider(boost::asio::io_context& io, bool mulaw)
+      : acceptor_(io, {boost::asio::ip::make_address("127.0.0.1"), 0}), mulaw_(mulaw) {
     boost::asio::co_spawn(io, accept_loop(), boost::asio::detached);
   }
 
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
   std::uint64_t appends() const { return appends_; }
   std::uint64_t deltas() const { return deltas_; }
+  std::uint64_t interruptions() const { return interruptions_; }
 
  private:
   using Socket = boost::beast::websocket::stream<boost::beast::tcp_stream>;
@@ -79,7 +91,10 @@ class EchoRealtimeProvider {
     co_await ws->async_write(boost::asio::buffer(out),
                              boost::asio::redirect_error(boost::asio::use_awaitable, ec));
     boost::beast::flat_buffer in;
-    std::uint64_t frames = 0;
+    std::uint64_t frames = 0, markers = 0;
+    bool was_loud = false;
+    std::string bytes;
+    std::vector<std::int16_t> pcm;
     while (!ec) {
       in.clear();
       co_await ws->async_read(in, boost::asio::redirect_error(boost::asio::use_awaitable, ec));
@@ -97,11 +112,24 @@ class EchoRealtimeProvider {
           out = R"({"type":"response.output_audio.done","event_id":"evt","response_id":"resp","item_id":")" +
                 item + R"(","output_index":0,"content_index":0})";
         } else {
+          const std::string_view audio = field(text, R"("audio":")");
+          const bool loud = is_loud(audio, bytes, pcm);
+          const bool onset = loud && !was_loud;
+          was_loud = loud;
+          if (onset && markers++ % 10 == 9) {
+            ++interruptions_;
+            out = R"({"type":"input_audio_buffer.speech_started","event_id":"evt","audio_start_ms":0,)"
+                  R"("item_id":"caller_)" +
+                  std::to_string(markers) + "\"}";
+            co_await ws->async_write(boost::asio::buffer(out),
+                                     boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+            if (ec) break;
+          }
           ++deltas_;
           out = R"({"type":"response.output_audio.delta","event_id":"evt","response_id":"resp","item_id":")";
           out += item;
           out += R"(","output_index":0,"content_index":0,"delta":")";
-          out += field(text, R"("audio":")");
+          out += audio;
           out += R"("})";
         }
       }
@@ -111,7 +139,26 @@ class EchoRealtimeProvider {
     }
   }
 
+  // A marker frame: a loud square wave (the caller's normal frames are quiet).
+  bool is_loud(std::string_view base64, std::string& bytes, std::vector<std::int16_t>& pcm) const {
+    if (!ivr::base64_decode_into(base64, bytes)) return false;
+    pcm.clear();
+    if (mulaw_) {
+      ivr::audio::decode_mulaw(
+          std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
+          pcm);
+    } else {
+      pcm.resize(bytes.size() / 2);
+      std::memcpy(pcm.data(), bytes.data(), pcm.size() * 2);
+    }
+    int peak = 0;
+    for (const std::int16_t v : pcm) peak = std::max(peak, std::abs(static_cast<int>(v)));
+    return peak > 8000;
+  }
+
   boost::asio::ip::tcp::acceptor acceptor_;
+  bool mulaw_;
+  std::atomic<std::uint64_t> interruptions_{0};
   std::atomic<std::uint64_t> appends_{0};
   std::atomic<std::uint64_t> deltas_{0};
 };

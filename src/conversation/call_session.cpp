@@ -566,14 +566,15 @@ class Session : public std::enable_shared_from_this<Session> {
     stopping_ = true;
     if (resolution_.empty()) resolution_ = resolution;
     pacer_wake_.cancel();
-    auto self = shared_from_this();
-    asio::co_spawn(
-        pacer_wake_.get_executor(),
-        [self]() -> asio::awaitable<void> {
-          if (self->agent_) co_await self->agent_->close();
-          co_await self->socket_.close(1000, "call ended");
-        },
-        asio::detached);
+    // Counted as a loop: run() must not return while it runs, since socket_ belongs to the route handler
+    // that awaits run(). (Detached, it could resume after a slow agent close — the provider draining, up
+    // to 5 s — with the handler gone: a use after free seen at 500 calls bridged to a loopback provider.)
+    spawn(close_connections());
+  }
+
+  asio::awaitable<void> close_connections() {
+    if (agent_) co_await agent_->close();
+    co_await socket_.close(1000, "call ended");
   }
 
   asio::awaitable<void> finalise() {

@@ -37,12 +37,14 @@ struct AgentScript {
   int drop_after_events = 0;
   int output_rate = 24'000;
   int input_rate = 24'000;
+  int close_ms = 0;  // close() takes this long (a provider draining its socket)
 };
 
 // What the agent saw, kept after the agent is gone.
 struct AgentRecord {
   bool started = false;
   bool closed = false;
+  bool close_finished = false;
   providers::realtime::SessionConfig config;
   std::int64_t audio_in_samples = 0;
   std::vector<std::pair<std::string, std::int64_t>> truncates;    // item, audio_end_ms
@@ -124,7 +126,13 @@ class ScriptedRealtimeAgent final : public providers::realtime::RealtimeAgent {
   boost::asio::awaitable<void> close() override {
     record_->closed = true;
     wake_.cancel();
-    co_return;
+    if (script_.close_ms > 0) {
+      boost::asio::steady_timer slow(co_await boost::asio::this_coro::executor);
+      slow.expires_after(std::chrono::milliseconds(script_.close_ms));
+      boost::system::error_code ignored;
+      co_await slow.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
+    }
+    record_->close_finished = true;
   }
 
   std::string_view name() const override { return "scripted"; }

@@ -352,6 +352,30 @@ TEST_F(RealtimeBridgeTest, AHangupEventEndsTheLiveSessionAtOnce) {
   EXPECT_EQ(live_calls_.size(), 0u);
 }
 
+TEST_F(RealtimeBridgeTest, ASlowProviderCloseDoesNotOutliveTheCallsSocket) {
+  // FreeSWITCH stops the stream while the provider takes its time closing (draining its socket): the
+  // session must finish closing both before the route handler, which owns the /stream socket, returns.
+  // Before, the closing ran detached and resumed on a destroyed socket (found at 500 bridged calls).
+  test::AgentScript slow;
+  slow.speak_after_ms = 60'000;
+  slow.close_ms = 400;
+  scripts_.push_back(slow);
+  auto o = stream_options();
+  o.silence_after = 20s;
+  test::ModAudioStreamEmulator fs(o);
+  ASSERT_TRUE(start(fs)) << fs.error();
+  ASSERT_TRUE(run_until([&] { return !fs.received_samples().empty(); }, 5s)) << "no greeting";
+  fs.hangup("caller hung up");
+  ASSERT_TRUE(run_until([&] { return queued_webhooks(fs.call_uuid()) == 1; }, 5s)) << "never finalised";
+  ASSERT_EQ(records_.size(), 1u);
+  EXPECT_TRUE(records_[0]->close_finished) << "finalised before the provider's close completed";
+  auto call = call_record(fs.call_uuid());
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->status, "completed");
+  run_until([] { return false; }, 600ms);  // anything still pending runs now (ASan watches)
+  EXPECT_EQ(live_calls_.size(), 0u);
+}
+
 TEST_F(RealtimeBridgeTest, AStreamThatFallsSilentIsEndedAfterTheIdleTimeout) {
   // FreeSWITCH stops sending (a stuck channel, a half-open TCP connection) without closing the socket: the
   // session's own idle check ends the call (the WebSocket layer's idle timer is off for sessions).
