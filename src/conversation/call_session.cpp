@@ -439,27 +439,27 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!early_audio_.empty()) co_await forward_caller(early_audio_);
     early_audio_.clear();
     while (!stopping_) {
-      Result<net::WebSocketMessage> message = co_await socket_.read();
+      Result<void> read = co_await socket_.read(caller_message_);
       if (stopping_) break;
-      if (!message) {
+      if (!read) {
         // FreeSWITCH closes the stream when the caller hangs up (or the stream is stopped).
         log_->info("{} stream closed by FreeSWITCH", context());
         stop(resolution_.empty() ? "abandoned" : resolution_);
         break;
       }
       last_frame_ = Clock::now();
-      if (!message->binary) {
-        log_->debug("{} text frame ignored ({} bytes)", context(), message->data.size());
+      if (!caller_message_.binary) {
+        log_->debug("{} text frame ignored ({} bytes)", context(), caller_message_.data.size());
         continue;
       }
       caller_samples_.clear();
-      const auto rejected = decoder_.decode(message->data, caller_samples_);
+      const auto rejected = decoder_.decode(caller_message_.data, caller_samples_);
       if (rejected != audio::CallerFrameDecoder::Reject::none) {
         ++report_.frames_rejected;
         count("ivr_realtime_frames_rejected_total", "Caller frames dropped as malformed");
         if (report_.frames_rejected <= 3 || report_.frames_rejected % 500 == 0) {
           log_->warn("{} caller frame dropped: {} ({} bytes)", context(),
-                     audio::CallerFrameDecoder::describe(rejected), message->data.size());
+                     audio::CallerFrameDecoder::describe(rejected), caller_message_.data.size());
         }
         continue;
       }
@@ -623,6 +623,7 @@ class Session : public std::enable_shared_from_this<Session> {
   audio::CallerFrameDecoder decoder_;
   audio::PlaybackPacer pacer_;
   audio::StreamAudioWriter writer_;
+  net::WebSocketMessage caller_message_;  // reused for every frame from FreeSWITCH
   std::optional<audio::Resampler> to_agent_;
   std::optional<audio::Resampler> from_agent_;
   asio::steady_timer pacer_wake_;

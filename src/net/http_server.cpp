@@ -106,15 +106,13 @@ class BeastWebSocket final : public WebSocket {
  public:
   BeastWebSocket(WsStream& ws, bool compressed) : ws_(ws), compressed_(compressed) {}
 
-  asio::awaitable<Result<WebSocketMessage>> read() override {
-    buffer_.clear();
-    auto [ec, n] = co_await ws_.async_read(buffer_, kAsTuple);
+  asio::awaitable<Result<void>> read(WebSocketMessage& into) override {
+    into.data.clear();
+    auto buffer = asio::dynamic_buffer(into.data);
+    auto [ec, n] = co_await ws_.async_read(buffer, kAsTuple);
     if (ec) co_return ec;
-    WebSocketMessage message;
-    message.binary = ws_.got_binary();
-    message.data = beast::buffers_to_string(buffer_.data());
-    buffer_.consume(n);
-    co_return message;
+    into.binary = ws_.got_binary();
+    co_return Result<void>{};
   }
 
   void set_idle_timeout(std::chrono::milliseconds timeout) override {
@@ -158,7 +156,6 @@ class BeastWebSocket final : public WebSocket {
  private:
   WsStream& ws_;
   bool compressed_;
-  beast::flat_buffer buffer_;
 };
 
 // ---------------------------------------------------------------------------------------------------------

@@ -22,8 +22,16 @@ struct WebSocketMessage {
 class WebSocket {
  public:
   virtual ~WebSocket() = default;
-  // Next whole message. Errors: closed by peer (boost::beast::websocket::error::closed), timeout, I/O.
-  virtual boost::asio::awaitable<Result<WebSocketMessage>> read() = 0;
+  // Next whole message into `into`, reusing its buffer (the per-frame path: no allocation once it has
+  // grown). Errors: closed by peer (boost::beast::websocket::error::closed), timeout, I/O.
+  virtual boost::asio::awaitable<Result<void>> read(WebSocketMessage& into) = 0;
+  // Next whole message, as a new one.
+  boost::asio::awaitable<Result<WebSocketMessage>> read() {
+    WebSocketMessage message;
+    Result<void> r = co_await read(message);
+    if (!r) co_return r.error();
+    co_return message;
+  }
   virtual boost::asio::awaitable<Result<void>> write_text(std::string_view text) = 0;
   virtual boost::asio::awaitable<Result<void>> write_binary(std::span<const std::uint8_t> data) = 0;
   // Sends a close frame (1000 = normal) and waits briefly for the peer's.
