@@ -1,6 +1,7 @@
 #include "ivr/net/http_server.hpp"
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -166,6 +167,48 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   }
   ASSERT_FALSE(observer_.counts.empty());
   EXPECT_EQ(observer_.counts.front(), 1u);
+}
+
+// Scaling by processes (README "Scaling", one io thread per process): listeners with SO_REUSEPORT share a
+// port and the kernel spreads new connections over them. Two servers stand in for two processes here.
+asio::awaitable<std::map<std::string, int>> who_answers(std::uint16_t port, int connections) {
+  std::map<std::string, int> seen;
+  for (int i = 0; i < connections; ++i) {
+    const std::string raw = co_await send_and_read_to_eof(port, get("/who", "Connection: close\r\n"));
+    const auto body = raw.find("\r\n\r\n");
+    ++seen[body == std::string::npos ? raw : raw.substr(body + 4)];
+  }
+  co_return seen;
+}
+
+TEST_F(HttpServerTest, ListenersWithReusePortShareThePortAndTheConnections) {
+  router_.add("GET", "/who", [](HttpRequest&) -> asio::awaitable<HttpResponse> {
+    co_return HttpResponse::text(200, "first");
+  });
+  config_.reuse_port = true;
+  start();
+  Router second_router;
+  second_router.add("GET", "/who", [](HttpRequest&) -> asio::awaitable<HttpResponse> {
+    co_return HttpResponse::text(200, "second");
+  });
+  ServerConfig second_config = config_;
+  second_config.port = port();
+  HttpServer second(io_, second_router, second_config);
+  const auto started = second.start();
+  ASSERT_TRUE(started) << started.error().message();
+
+  const auto seen = test::run(io_, who_answers(port(), 64), 10s);
+  EXPECT_GT(seen.count("first") ? seen.at("first") : 0, 0);
+  EXPECT_GT(seen.count("second") ? seen.at("second") : 0, 0) << "the kernel never chose the second listener";
+  EXPECT_EQ((seen.count("first") ? seen.at("first") : 0) + (seen.count("second") ? seen.at("second") : 0),
+            64);
+
+  // Without the option the port is taken.
+  ServerConfig exclusive = second_config;
+  exclusive.reuse_port = false;
+  HttpServer third(io_, second_router, exclusive);
+  EXPECT_FALSE(third.start());
+  test::run(io_, second.shutdown(500ms));
 }
 
 asio::awaitable<void> pipelined(std::uint16_t port) {
