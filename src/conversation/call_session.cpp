@@ -566,9 +566,8 @@ class Session : public std::enable_shared_from_this<Session> {
     stopping_ = true;
     if (resolution_.empty()) resolution_ = resolution;
     pacer_wake_.cancel();
-    // Counted as a loop: run() must not return while it runs, since socket_ belongs to the route handler
-    // that awaits run(). (Detached, it could resume after a slow agent close — the provider draining, up
-    // to 5 s — with the handler gone: a use after free seen at 500 calls bridged to a loopback provider.)
+    // Counted as a loop: socket_ belongs to the route handler awaiting run(), so run() must not return
+    // while this still uses it (an agent's close can take seconds while the provider drains).
     spawn(close_connections());
   }
 

@@ -39,7 +39,6 @@
 #include <boost/url/url_view.hpp>
 
 #include "ivr/core/logging.hpp"
-#include "ivr/core/wakeup.hpp"
 
 namespace ivr::net {
 namespace {
@@ -136,7 +135,7 @@ class WebSocketClient::Impl {
 
   // Only a parked writer needs waking: a busy one finds the message when its write completes.
   void wake_writer() {
-    if (wake_.waiting()) wake_.notify();
+    if (writer_parked_) wake_.cancel();
   }
 
   std::string take_buffer() {
@@ -163,6 +162,7 @@ class WebSocketClient::Impl {
   bool closing_ = false;       // close() started: no more sends
   bool closed_by_us_ = false;  // our close or abort: reads end with cancelled
   bool writer_running_ = false;
+  bool writer_parked_ = false;  // the writer waits on wake_
   bool timed_out_ = false;      // the watchdog gave up on a silent peer
   std::uint64_t activity_ = 0;  // messages and control frames received
   std::uint16_t peer_close_code_ = 0;
@@ -170,7 +170,7 @@ class WebSocketClient::Impl {
   std::size_t queued_bytes_ = 0;
   std::size_t dropped_ = 0;
   std::vector<std::string> spare_;
-  Wakeup wake_;                                // the writer sleeps here while the queue is empty
+  asio::steady_timer wake_;                    // the writer sleeps here while the queue is empty
   asio::steady_timer watchdog_;                // idle checks (idle_timeout_ > 0)
   std::optional<asio::steady_timer> drained_;  // close() waits here for the writer to finish
   std::chrono::milliseconds idle_timeout_;
@@ -230,7 +230,7 @@ class BasicImpl final : public WebSocketClient::Impl, public std::enable_shared_
       co_return;
     }
     // Let the writer drain what was queued before the close frame (bounded: the peer may not read).
-    wake_.notify();
+    wake_.cancel();
     watchdog_.cancel();
     if (writer_running_) {
       drained_.emplace(ws_.get_executor());
@@ -260,7 +260,7 @@ class BasicImpl final : public WebSocketClient::Impl, public std::enable_shared_
     open_ = false;
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
-    wake_.notify();
+    wake_.cancel();
     watchdog_.cancel();
   }
 
@@ -269,7 +269,7 @@ class BasicImpl final : public WebSocketClient::Impl, public std::enable_shared_
   boost::system::error_code fail(const boost::system::error_code& ec, std::string_view what) {
     const bool was_open = open_;
     open_ = false;
-    wake_.notify();
+    wake_.cancel();
     watchdog_.cancel();
     if (timed_out_) {
       net_log()->debug("{}WebSocket peer silent for {} ms: given up", log_context_, idle_timeout_.count());
@@ -312,7 +312,10 @@ class BasicImpl final : public WebSocketClient::Impl, public std::enable_shared_
         }
       }
       if (!self->open_ || self->closing_) co_return;
-      co_await self->wake_.wait();
+      self->wake_.expires_at(asio::steady_timer::time_point::max());
+      self->writer_parked_ = true;
+      co_await self->wake_.async_wait(kAsTuple);
+      self->writer_parked_ = false;
     }
   }
 

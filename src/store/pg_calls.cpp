@@ -270,7 +270,7 @@ boost::asio::awaitable<void> CallRepository::write_queued_turns() {
     }
     std::vector<TurnRow> rows;
     rows.reserve(group.size());
-    for (const auto& turn : group) rows.push_back(turn->row);
+    for (const auto& turn : group) rows.push_back(std::move(turn->row));  // only the writer needs them now
     auto insert = [rows = std::move(rows)](pqxx::connection& c) { return insert_turns_isolating(c, rows); };
     Result<std::vector<Result<void>>> stored = co_await db_.impl().run(std::move(insert));
     for (std::size_t i = 0; i < group.size(); ++i) {

@@ -372,7 +372,9 @@ TEST_F(RealtimeBridgeTest, ASlowProviderCloseDoesNotOutliveTheCallsSocket) {
   auto call = call_record(fs.call_uuid());
   ASSERT_TRUE(call);
   EXPECT_EQ(call->status, "completed");
-  run_until([] { return false; }, 600ms);  // anything still pending runs now (ASan watches)
+  // Let anything still pending run: before the fix, the closing resumed here on the destroyed socket
+  // ("pure virtual method called").
+  run_until([] { return false; }, 600ms);
   EXPECT_EQ(live_calls_.size(), 0u);
 }
 

@@ -1,5 +1,7 @@
 #include "ivr/net/websocket_client.hpp"
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -288,11 +290,14 @@ class SilentPeer {
  public:
   SilentPeer() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
     thread_ = std::thread([this] {
-      boost::beast::websocket::stream<asio::ip::tcp::socket> ws(acceptor_.accept());
-      ws.accept();
+      boost::system::error_code ec;
+      asio::ip::tcp::socket socket = acceptor_.accept(ec);
+      if (ec) return;  // woken by the destructor: nobody connected
+      boost::beast::websocket::stream<asio::ip::tcp::socket> ws(std::move(socket));
+      ws.accept(ec);
+      if (ec) return;
       // Wait for the client to give up (it closes its socket), then collect the raw bytes it sent.
       std::vector<char> buf(4096);
-      boost::system::error_code ec;
       while (!ec) {
         const std::size_t n = ws.next_layer().read_some(asio::buffer(buf), ec);
         received_.append(buf.data(), n);
@@ -300,7 +305,10 @@ class SilentPeer {
     });
   }
   ~SilentPeer() {
-    if (thread_.joinable()) thread_.join();
+    if (!thread_.joinable()) return;
+    // A failed test may never have connected: wake the blocking accept() so the thread can end.
+    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
+    thread_.join();
   }
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
   // Raw bytes received after the upgrade (complete once the client closed its socket and join() returned).
