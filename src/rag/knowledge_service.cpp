@@ -38,8 +38,9 @@ asio::awaitable<Result<std::vector<SearchHit>>> KnowledgeService::search_chunks(
   const bool wordless = std::all_of(vector.begin(), vector.end(), [](float x) { return x == 0.0f; });
   if (wordless) co_return hits;
 
-  // published_size() rather than size(): size() takes the index's lock, which an add on the worker pool may
-  // hold for long (an HNSW rebuild); the io thread never waits on it.
+  // published_size() rather than size(): size() takes the index's lock, which an add on the worker pool
+  // holds while it inserts a batch (into an HNSW graph: tens of milliseconds); the io thread never waits on
+  // it.
   auto search = [index = *index, vector = std::move(vector), top_k, secretary_id] {
     std::optional<std::string_view> secretary;
     if (secretary_id) secretary = *secretary_id;

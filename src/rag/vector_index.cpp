@@ -118,17 +118,12 @@ class VectorIndex::Impl {
       ++added;
     }
     if (added == 0) return 0;
-    if (!hnsw_ && live() >= options_.hnsw_threshold) {
-      // Crossing the threshold: the graph is built over everything (old vectors + this batch).
-      std::vector<float> all = live_vectors_and_compact_slots(slots_.size() - added);
-      all.insert(all.end(), batch.begin(), batch.end());
-      hnsw_ = true;
-      index_ = make_index(true);
-      index_->add(static_cast<faiss::Index::idx_t>(all.size() / options_.dimension), all.data());
-    } else {
-      index_->add(static_cast<faiss::Index::idx_t>(added), batch.data());
-    }
+    index_->add(static_cast<faiss::Index::idx_t>(added), batch.data());
     published_size_.store(live(), std::memory_order_release);
+    if (!hnsw_ && !rebuilding_ && live() >= options_.hnsw_threshold) {
+      // Crossing the threshold: the graph is built over everything held (this batch included).
+      rebuild(lock, true);
+    }
     return added;
   }
 
@@ -144,8 +139,11 @@ class VectorIndex::Impl {
       }
     }
     dead_ += removed;
-    if (dead_ > 0 && dead_ * 4 >= slots_.size()) compact();
     published_size_.store(live(), std::memory_order_release);
+    if (dead_ > 0 && dead_ * 4 >= slots_.size() && !rebuilding_) {
+      // Compaction: without the dead vectors, and flat again if the domain shrank below half the threshold.
+      rebuild(lock, hnsw_ && live() * 2 >= options_.hnsw_threshold);
+    }
     return removed;
   }
 
@@ -266,41 +264,57 @@ class VectorIndex::Impl {
     return static_cast<const faiss::IndexFlat*>(index_.get())->get_xb();
   }
 
-  // The live vectors among the first `indexed` slots (those FAISS holds), in order; drops the dead slots
-  // from slots_ (slots after `indexed` are kept as they are).
-  std::vector<float> live_vectors_and_compact_slots(std::size_t indexed) {
+  // Replaces the FAISS index by a new one (`to_hnsw` or flat) over the live vectors. Building an HNSW graph
+  // takes seconds at tens of thousands of vectors, so it runs without the lock: searches go on against the
+  // old index meanwhile, and adds and removals made during the build are carried over at the swap (adds go
+  // to the old index too; removals only mark slots). Called with `lock` held; returns with it held. One
+  // rebuild at a time (rebuilding_); both indexes are held in memory until the swap.
+  void rebuild(std::unique_lock<std::shared_mutex>& lock, bool to_hnsw) {
+    rebuilding_ = true;
     const std::size_t d = static_cast<std::size_t>(options_.dimension);
-    const float* xb = stored_vectors();
+    const std::size_t snapshot = slots_.size();
+    std::vector<std::size_t> kept;  // positions of the live slots at the snapshot, in order
+    kept.reserve(live());
     std::vector<float> vectors;
-    vectors.reserve((indexed - std::min(dead_, indexed)) * d);
-    std::vector<Slot> kept;
-    kept.reserve(slots_.size() - dead_);
-    for (std::size_t i = 0; i < slots_.size(); ++i) {
+    vectors.reserve(live() * d);
+    const float* xb = stored_vectors();
+    for (std::size_t i = 0; i < snapshot; ++i) {
       if (slots_[i].dead) continue;
-      if (i < indexed) vectors.insert(vectors.end(), xb + i * d, xb + (i + 1) * d);
-      kept.push_back(slots_[i]);
+      kept.push_back(i);
+      vectors.insert(vectors.end(), xb + i * d, xb + (i + 1) * d);
     }
-    slots_ = std::move(kept);
-    dead_ = 0;
-    return vectors;
-  }
+    lock.unlock();
 
-  // Rebuilds FAISS without the dead vectors (flat again if the domain shrank below half the threshold).
-  void compact() {
-    std::vector<float> vectors = live_vectors_and_compact_slots(slots_.size());
-    hnsw_ = hnsw_ && live() * 2 >= options_.hnsw_threshold;
-    index_ = make_index(hnsw_);
-    if (!vectors.empty()) {
-      index_->add(
-          static_cast<faiss::Index::idx_t>(vectors.size() / static_cast<std::size_t>(options_.dimension)),
-          vectors.data());
+    if (options_.rebuild_hook) options_.rebuild_hook();
+    std::unique_ptr<faiss::Index> fresh = make_index(to_hnsw);
+    if (!kept.empty()) fresh->add(static_cast<faiss::Index::idx_t>(kept.size()), vectors.data());
+    vectors = std::vector<float>();
+
+    lock.lock();
+    // Slots as they are now: removals since the snapshot show as dead flags; slots added since then are
+    // appended, with their vectors (from the old index, which took them).
+    std::vector<Slot> slots;
+    slots.reserve(kept.size() + slots_.size() - snapshot);
+    for (std::size_t i : kept) slots.push_back(slots_[i]);
+    if (slots_.size() > snapshot) {
+      xb = stored_vectors();
+      fresh->add(static_cast<faiss::Index::idx_t>(slots_.size() - snapshot), xb + snapshot * d);
+      slots.insert(slots.end(), slots_.begin() + static_cast<std::ptrdiff_t>(snapshot), slots_.end());
     }
+    slots_ = std::move(slots);
+    dead_ = static_cast<std::size_t>(
+        std::count_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.dead; }));
+    index_ = std::move(fresh);
+    hnsw_ = to_hnsw;
+    rebuilding_ = false;
+    published_size_.store(live(), std::memory_order_release);
   }
 
   VectorIndexOptions options_;
   mutable std::shared_mutex mutex_;
   std::unique_ptr<faiss::Index> index_;
   bool hnsw_ = false;
+  bool rebuilding_ = false;  // a rebuild() is building outside the lock
   std::vector<Slot> slots_;  // FAISS label i ↔ slots_[i]
   std::size_t dead_ = 0;
   Interner documents_{0};

@@ -8,11 +8,15 @@
 // of it is dead. Every vector carries its chunk id, its document and its document's secretary (empty =
 // the whole domain), so a search for one secretary sees its own documents and the domain-wide ones.
 //
-// Thread safety: search() may run on several worker threads at once; add(), remove_document() and
-// compaction take an exclusive lock. Blocking (CPU-heavy): call from the worker pool, never the io thread.
+// Thread safety: search() may run on several worker threads at once; add() and remove_document() take an
+// exclusive lock. Rebuilds (the switch to HNSW, compaction) build the new index outside that lock, so
+// searches, adds and removals go on meanwhile against the old one and never wait for a graph to be built;
+// the add() or remove_document() that triggered the rebuild returns once it is swapped in. Blocking
+// (CPU-heavy): call from the worker pool, never the io thread.
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -28,6 +32,8 @@ struct VectorIndexOptions {
   int hnsw_m = 32;                      // graph degree: recall vs memory
   int hnsw_ef_construction = 80;
   int hnsw_ef_search = 96;  // recall vs latency at search time
+  // Tests: runs on the rebuilding thread when a rebuild starts, outside the index's lock.
+  std::function<void()> rebuild_hook{};
 };
 
 struct IndexedVector {

@@ -1,10 +1,13 @@
 #include "ivr/rag/vector_index.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <future>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -184,6 +187,74 @@ TEST(VectorIndexTest, HnswHonoursRemovalAndTheSecretaryFilter) {
   index.remove_document("private");
   EXPECT_EQ(index.size(), 300u);
   for (const auto& h : index.search(base[305], 4)) EXPECT_EQ(h.document_id, "shared");
+}
+
+// Building the graph takes seconds at production sizes: searches must not wait for it, and what changes
+// meanwhile must survive the swap. The hook runs on the rebuilding thread, outside the lock: it starts a
+// search, an add and a removal on other threads and gives them 20 s; if the lock were held they could not
+// finish before the hook returns (and the test fails instead of hanging: the threads are joined later).
+TEST(VectorIndexTest, SearchesAddsAndRemovalsGoOnWhileTheGraphIsBuilt) {
+  const int dim = 16;
+  const auto first = random_vectors(150, dim, 11);
+  const auto crossing = random_vectors(60, dim, 12);
+  const auto during = random_vectors(5, dim, 13);
+  const auto doomed = random_vectors(20, dim, 14);
+  VectorIndex* index_ptr = nullptr;
+  int hook_runs = 0;
+  bool old_index_served = false;
+  std::vector<std::thread> workers;
+  std::promise<std::vector<IndexHit>> searched;
+  std::promise<std::size_t> added, removed;
+  auto search_result = searched.get_future();
+  auto add_result = added.get_future();
+  auto remove_result = removed.get_future();
+  bool all_done_during_build = false;
+  VectorIndexOptions options{.dimension = dim, .hnsw_threshold = 200};
+  options.rebuild_hook = [&] {
+    ++hook_runs;
+    VectorIndex& index = *index_ptr;
+    workers.emplace_back([&] { searched.set_value(index.search(first[3], 1)); });
+    workers.emplace_back([&] { added.set_value(index.add(as_indexed(during, 1000, "during"))); });
+    workers.emplace_back([&] { removed.set_value(index.remove_document("doomed")); });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    all_done_during_build = search_result.wait_until(deadline) == std::future_status::ready &&
+                            add_result.wait_until(deadline) == std::future_status::ready &&
+                            remove_result.wait_until(deadline) == std::future_status::ready;
+    // The old (flat) index serves until the swap (asked only when the lock is known to be free: taking it
+    // here while this thread held it would be undefined).
+    if (all_done_during_build) old_index_served = !index.is_hnsw();
+  };
+  VectorIndex index(options);
+  index_ptr = &index;
+  index.add(as_indexed(first, 1, "first"));
+  index.add(as_indexed(doomed, 500, "doomed"));
+  EXPECT_EQ(hook_runs, 0);
+  index.add(as_indexed(crossing, 200, "crossing"));  // 230 live: crosses the threshold
+  for (auto& w : workers) w.join();
+  EXPECT_EQ(hook_runs, 1);
+  EXPECT_TRUE(all_done_during_build);
+  EXPECT_TRUE(old_index_served);
+  const auto found = search_result.get();
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].chunk_id, 4);
+  EXPECT_EQ(add_result.get(), during.size());
+  EXPECT_EQ(remove_result.get(), doomed.size());
+
+  // After the swap: a graph over everything but the removed document, the late adds included.
+  EXPECT_TRUE(index.is_hnsw());
+  EXPECT_EQ(index.size(), first.size() + crossing.size() + during.size());
+  for (std::size_t i = 0; i < during.size(); ++i) {
+    const auto hits = index.search(during[i], 1);
+    ASSERT_EQ(hits.size(), 1u);
+    EXPECT_EQ(hits[0].chunk_id, 1000 + static_cast<std::int64_t>(i));
+    EXPECT_EQ(hits[0].document_id, "during");
+  }
+  for (const auto& q : doomed) {
+    for (const auto& h : index.search(q, 5)) EXPECT_NE(h.document_id, "doomed");
+  }
+  const auto hits = index.search(crossing[7], 1);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].chunk_id, 207);
 }
 
 TEST(VectorIndexTest, MemoryGrowsWithTheVectorsHeld) {
