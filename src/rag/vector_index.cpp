@@ -285,9 +285,17 @@ class VectorIndex::Impl {
     }
     lock.unlock();
 
-    if (options_.rebuild_hook) options_.rebuild_hook();
-    std::unique_ptr<faiss::Index> fresh = make_index(to_hnsw);
-    if (!kept.empty()) fresh->add(static_cast<faiss::Index::idx_t>(kept.size()), vectors.data());
+    std::unique_ptr<faiss::Index> fresh;
+    try {
+      if (options_.rebuild_hook) options_.rebuild_hook();
+      fresh = make_index(to_hnsw);
+      if (!kept.empty()) fresh->add(static_cast<faiss::Index::idx_t>(kept.size()), vectors.data());
+    } catch (...) {
+      // Out of memory, most likely: the old index stays, and a later add or removal may try again.
+      lock.lock();
+      rebuilding_ = false;
+      throw;
+    }
     vectors = std::vector<float>();
 
     lock.lock();
