@@ -209,6 +209,8 @@ asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string
   // echo of the marker frame (openai).
   auto reader = [socket, marker_sent]() -> asio::awaitable<void> {
     beast::flat_buffer buffer;
+    std::string bytes;  // openai: a chunk's decoded audio, reused
+    std::vector<std::int16_t> pcm;
     for (;;) {
       boost::system::error_code ec;
       co_await socket->async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
@@ -220,18 +222,11 @@ asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string
       if (!samples.stamped) {
         ++samples.chunks_back;
         const auto end = text.find('"', at + 13);
-        std::string pcm;
         if (*marker_sent == 0 || end == std::string::npos ||
-            !ivr::base64_decode_into(std::string_view(text).substr(at + 13, end - at - 13), pcm)) {
+            !ivr::base64_decode_into(std::string_view(text).substr(at + 13, end - at - 13), bytes)) {
           continue;
         }
-        int peak = 0;
-        for (std::size_t i = 0; i + 1 < pcm.size(); i += 2) {
-          std::int16_t v = 0;
-          std::memcpy(&v, pcm.data() + i, 2);
-          peak = std::max(peak, std::abs(static_cast<int>(v)));
-        }
-        if (peak < 8000) continue;
+        if (!bench::is_loud_pcm16(bytes, pcm)) continue;
         const double us = static_cast<double>(now_ns() - *marker_sent) / 1000.0;
         *marker_sent = 0;
         if (samples.measuring && us * 1000.0 <= static_cast<double>(now_ns() - samples.window_opened_ns)) {

@@ -38,6 +38,21 @@
 
 namespace bench {
 
+// The bench's marker frames are a loud square wave (peak 16000) among quiet ones (peak 800): the one test
+// of loudness, used by the provider on what it receives and by the callers on what comes back.
+inline bool is_loud(std::span<const std::int16_t> pcm) {
+  int peak = 0;
+  for (const std::int16_t v : pcm) peak = std::max(peak, std::abs(static_cast<int>(v)));
+  return peak > 8000;
+}
+
+// Little-endian PCM16 bytes (as base64-decoded from a message).
+inline bool is_loud_pcm16(std::string_view bytes, std::vector<std::int16_t>& scratch) {
+  scratch.resize(bytes.size() / 2);
+  std::memcpy(scratch.data(), bytes.data(), scratch.size() * 2);
+  return is_loud(scratch);
+}
+
 class EchoRealtimeProvider {
  public:
   EchoRealtimeProvider(boost::asio::io_context& io, bool mulaw)
@@ -76,7 +91,8 @@ class EchoRealtimeProvider {
   // whose sorted keys put the top-level "type" after nested ones (session.update's "session" object).
   static std::string_view event_type(std::string_view text) {
     constexpr std::string_view key = R"("type":")";
-    if (text.starts_with("{" + std::string(key))) return field(text, key);
+    constexpr std::string_view leading = R"({"type":")";
+    if (text.starts_with(leading)) return field(text, key);
     const auto at = text.rfind(key);
     return at == std::string_view::npos ? std::string_view{} : field(text.substr(at), key);
   }
@@ -113,7 +129,7 @@ class EchoRealtimeProvider {
                 item + R"(","output_index":0,"content_index":0})";
         } else {
           const std::string_view audio = field(text, R"("audio":")");
-          const bool loud = is_loud(audio, bytes, pcm);
+          const bool loud = is_marker(audio, bytes, pcm);
           const bool onset = loud && !was_loud;
           was_loud = loud;
           if (onset && markers++ % 10 == 9) {
@@ -140,20 +156,14 @@ class EchoRealtimeProvider {
   }
 
   // A marker frame: a loud square wave (the caller's normal frames are quiet).
-  bool is_loud(std::string_view base64, std::string& bytes, std::vector<std::int16_t>& pcm) const {
+  bool is_marker(std::string_view base64, std::string& bytes, std::vector<std::int16_t>& pcm) const {
     if (!ivr::base64_decode_into(base64, bytes)) return false;
+    if (!mulaw_) return is_loud_pcm16(bytes, pcm);
     pcm.clear();
-    if (mulaw_) {
-      ivr::audio::decode_mulaw(
-          std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
-          pcm);
-    } else {
-      pcm.resize(bytes.size() / 2);
-      std::memcpy(pcm.data(), bytes.data(), pcm.size() * 2);
-    }
-    int peak = 0;
-    for (const std::int16_t v : pcm) peak = std::max(peak, std::abs(static_cast<int>(v)));
-    return peak > 8000;
+    ivr::audio::decode_mulaw(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
+        pcm);
+    return is_loud(pcm);
   }
 
   boost::asio::ip::tcp::acceptor acceptor_;
