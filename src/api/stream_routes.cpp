@@ -1,6 +1,7 @@
 #include "ivr/api/stream_routes.hpp"
 
 #include "ivr/audio/mod_audio_stream.hpp"
+#include "ivr/conversation/call_admission.hpp"
 #include "ivr/conversation/chat_service.hpp"
 #include "ivr/core/logging.hpp"
 #include "ivr/net/websocket.hpp"
@@ -18,15 +19,41 @@ using Deps = std::shared_ptr<StreamDependencies>;
 constexpr std::uint16_t kPolicyViolation = 1008;
 constexpr std::uint16_t kUnsupportedData = 1003;
 constexpr std::uint16_t kInternalError = 1011;
+constexpr std::uint16_t kTryAgainLater = 1013;  // admission refused after the handshake
 
 // What the upgrade check learned, handed to the handler through the request's path parameters (the same
 // request object reaches both; keys no route pattern can produce).
 constexpr const char* kAdmittedDomain = "ivr:admitted_domain_uuid";
 constexpr const char* kAdmittedDomainName = "ivr:admitted_domain_name";
 constexpr const char* kTokenDomain = "ivr:token_domain_uuid";
+constexpr const char* kAdmittedDomainCap = "ivr:admitted_domain_max_realtime_calls";  // absent: the default
 
 net::HttpResponse refusal(Errc code, const std::string& reason) {
   return net::error_response(static_cast<int>(code), reason);
+}
+
+std::optional<std::size_t> domain_cap(const store::Domain& domain) {
+  if (!domain.max_realtime_calls) return std::nullopt;
+  return static_cast<std::size_t>(*domain.max_realtime_calls);
+}
+
+// A domain at its own cap is the client's limit (429); a full or saturated server is ours (503). Either
+// way FreeSWITCH gets a plain HTTP refusal (mod_audio_stream::error) and the caller goes to a person.
+net::HttpResponse admission_refusal(const conversation::CallAdmission& admission,
+                                    conversation::AdmissionRefusal why, std::optional<std::size_t> cap) {
+  const bool tenant = why == conversation::AdmissionRefusal::domain_full;
+  net::HttpResponse response =
+      refusal(tenant ? Errc::rate_limited : Errc::unavailable, admission.explain(why, cap));
+  response.headers.set("Retry-After", "1");
+  return response;
+}
+
+void count_refusal(const Deps& d, conversation::AdmissionRefusal why) {
+  if (d->session.metrics == nullptr) return;
+  d->session.metrics
+      ->counter("ivr_realtime_calls_refused_total", "Realtime calls refused by admission, by limit",
+                {{"reason", std::string(conversation::to_string(why))}})
+      .inc();
 }
 
 // URL + handshake headers, merged (the metadata frame, if any, comes later).
@@ -54,8 +81,21 @@ awaitable<std::optional<net::HttpResponse>> check_upgrade(Deps d, net::HttpReque
   request.headers.set("X-Domain-UUID", meta->domain_uuid);
   AuthOutcome outcome = co_await d->guard.admit(request, store::TokenScope::call);
   if (outcome.rejection) co_return std::move(outcome.rejection);
-  request.path_params[kAdmittedDomain] = outcome.request->domain.uuid;
-  request.path_params[kAdmittedDomainName] = outcome.request->domain.name;
+  const store::Domain& domain = outcome.request->domain;
+  if (d->admission != nullptr) {
+    const conversation::AdmissionRefusal why = d->admission->check(domain.uuid, domain_cap(domain));
+    if (why != conversation::AdmissionRefusal::none) {
+      count_refusal(d, why);
+      module_logger("bridge")->warn("{} realtime call refused: {}",
+                                    LogContext{request.request_id, domain.uuid, meta->call_uuid},
+                                    d->admission->explain(why, domain_cap(domain)));
+      co_return admission_refusal(*d->admission, why, domain_cap(domain));
+    }
+  }
+  request.path_params[kAdmittedDomain] = domain.uuid;
+  request.path_params[kAdmittedDomainName] = domain.name;
+  if (domain.max_realtime_calls)
+    request.path_params[kAdmittedDomainCap] = std::to_string(*domain.max_realtime_calls);
   co_return std::nullopt;
 }
 
@@ -74,6 +114,8 @@ awaitable<void> stream(Deps d, net::HttpRequest& request, net::WebSocket& socket
   }
   std::string domain_uuid = param(request, kAdmittedDomain);
   std::string domain_name = param(request, kAdmittedDomainName);
+  std::optional<std::size_t> cap;
+  if (const std::string text = param(request, kAdmittedDomainCap); !text.empty()) cap = std::stoull(text);
   const LogContext ctx{request.request_id, domain_uuid, handshake->call_uuid};
 
   // The metadata frame: normally first; mod_audio_stream does not promise it, so audio that comes before
@@ -126,9 +168,25 @@ awaitable<void> stream(Deps d, net::HttpRequest& request, net::WebSocket& socket
     }
     domain_uuid = outcome.request->domain.uuid;
     domain_name = outcome.request->domain.name;
+    cap = domain_cap(outcome.request->domain);
   } else if (!merged->domain_uuid.empty() && merged->domain_uuid != domain_uuid) {
     co_await socket.close(kPolicyViolation, "the metadata names another domain");
     co_return;
+  }
+
+  // The place is taken here, for the whole session: the handshake only checked (another call may have
+  // taken the last place since), and a tenant known only from the metadata frame was not checked at all.
+  conversation::CallAdmission::Place place;
+  if (d->admission != nullptr) {
+    conversation::AdmissionRefusal why = conversation::AdmissionRefusal::none;
+    place = d->admission->admit(domain_uuid, cap, why);
+    if (!place) {
+      count_refusal(d, why);
+      const std::string explained = d->admission->explain(why, cap);
+      log->warn("{} realtime call refused: {}", ctx, explained);
+      co_await socket.close(kTryAgainLater, explained.substr(0, 120));
+      co_return;
+    }
   }
 
   std::optional<std::string> secretary_id;

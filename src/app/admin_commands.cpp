@@ -104,6 +104,7 @@ int cmd_domain_list(const Config& config, bool json, std::ostream& out, std::ost
       nlohmann::json row = {{"domain_uuid", d.uuid}, {"domain_name", d.name}, {"enabled", d.enabled}};
       if (d.rate_limit_per_second) row["rate_limit_per_second"] = *d.rate_limit_per_second;
       if (d.rate_limit_burst) row["rate_limit_burst"] = *d.rate_limit_burst;
+      if (d.max_realtime_calls) row["max_realtime_calls"] = *d.max_realtime_calls;
       list.push_back(row);
     }
     out << list.dump(2) << "\n";
@@ -147,6 +148,29 @@ int cmd_domain_rate_limit(const Config& config, const std::string& uuid, std::op
   invalidate_domain(config, *normalized, err);
   out << *normalized << "\trate limit " << (per_second ? std::to_string(*per_second) : "default")
       << "/s burst " << (burst ? std::to_string(*burst) : "default") << "\n";
+  return 0;
+}
+
+int cmd_domain_realtime_limit(const Config& config, const std::string& uuid,
+                              std::optional<std::int64_t> max_calls, std::ostream& out, std::ostream& err) {
+  const auto normalized = normalize_uuid(uuid);
+  if (!normalized) {
+    err << "error: '" << uuid << "' is not a valid UUID\n";
+    return 2;
+  }
+  if (max_calls && *max_calls < 0) {
+    err << "error: --max must be 0 (no cap) or more\n";
+    return 2;
+  }
+  AdminSession s(config);
+  auto done = s.admin.blocking_set_domain_realtime_limit(*normalized, max_calls);
+  if (!done) return report(done.error(), "cannot update domain " + *normalized, err);
+  invalidate_domain(config, *normalized, err);
+  out << *normalized << "\trealtime calls "
+      << (!max_calls        ? std::string("default")
+          : *max_calls == 0 ? std::string("no cap")
+                            : std::to_string(*max_calls))
+      << "\n";
   return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "ivr/api/tenant_cache.hpp"
 #include "ivr/api/tenant_guard.hpp"
 #include "ivr/app/systemd.hpp"
+#include "ivr/conversation/call_admission.hpp"
 #include "ivr/conversation/call_service.hpp"
 #include "ivr/conversation/call_session.hpp"
 #include "ivr/conversation/chat_service.hpp"
@@ -32,6 +33,7 @@
 #include "ivr/knowledge/hash_embedder.hpp"
 #include "ivr/net/http_client.hpp"
 #include "ivr/net/http_server.hpp"
+#include "ivr/net/loop_lag_monitor.hpp"
 #include "ivr/net/websocket_client.hpp"
 #include "ivr/providers/fallback.hpp"
 #include "ivr/providers/openai_embedder.hpp"
@@ -181,6 +183,14 @@ conversation::CallSessionOptions session_options(const Config& c) {
   return o;
 }
 
+conversation::CallAdmissionLimits admission_limits(const Config& c) {
+  conversation::CallAdmissionLimits l;
+  l.max_calls = static_cast<std::size_t>(c.realtime.max_calls);
+  l.max_calls_per_domain = static_cast<std::size_t>(c.realtime.max_calls_per_domain);
+  l.max_loop_lag = std::chrono::milliseconds(c.realtime.overload_loop_lag_ms);
+  return l;
+}
+
 // Pub/sub: "<instance id> <domain uuid>" when a domain's documents changed, so other instances drop
 // their copy of its index.
 constexpr const char* kKnowledgeInvalidateChannel = "kb-invalidate";
@@ -247,6 +257,7 @@ class Daemon {
                      started.error().message());
       return 1;
     }
+    loop_lag_.start();
     webhook_sender_.start();  // after a successful listen: a started sender must be stopped before exit
     ingestion_.start();       // resumes documents left `processing` (their leases run out)
     if (esl_) {
@@ -312,6 +323,7 @@ class Daemon {
                                       nullptr, &live_calls_, calls_, call_repo_, knowledge_, &metrics_,
                                       session_options(config_)},
         esl_.get(), static_cast<int>(config_.realtime.default_sample_rate)});
+    streams->admission = &admission_;
     api::register_stream_routes(router_, streams);
     // Count every HTTP handler in the in-flight gauge (WebSocket sessions are counted as connections).
     for (const auto& route : router_.routes()) {
@@ -320,6 +332,8 @@ class Daemon {
   }
 
   void register_pool_metrics() {
+    metrics_.gauge_callback("ivr_io_loop_lag_seconds", "How late the io loop runs timers (smoothed)", {},
+                            [this] { return static_cast<double>(loop_lag_.lag().count()) / 1e6; });
     metrics_.gauge_callback("ivr_db_pool_connections", "Postgres pool size", {},
                             [this] { return static_cast<double>(db_.pool_size()); });
     metrics_.gauge_callback("ivr_db_pool_in_use", "Postgres connections in use", {},
@@ -439,6 +453,7 @@ class Daemon {
       co_await webhook_sender_.stop();
       co_await ingestion_.stop(std::chrono::seconds(5));
       if (esl_) esl_->stop();
+      loop_lag_.stop();
       subscriber_.stop();
       redis_.stop();
       signals.cancel();
@@ -517,6 +532,8 @@ class Daemon {
       io_.get_executor(), live_calls_, calls_,
       conversation::HangupFinaliserOptions{std::chrono::milliseconds(config_.freeswitch.hangup_grace_ms)}};
   conversation::ChatService chat_;
+  net::LoopLagMonitor loop_lag_{io_.get_executor()};
+  conversation::CallAdmission admission_{admission_limits(config_), [this] { return loop_lag_.lag(); }};
   net::Router router_;
   std::unique_ptr<net::HttpServer> server_;
   std::chrono::steady_clock::time_point started_;

@@ -52,6 +52,12 @@ int main_cli(int argc, char** argv) {
   std::optional<double> burst;
   domain_limit->add_option("--per-second", per_second, "requests per second (omit for the default)");
   domain_limit->add_option("--burst", burst, "bucket size (omit for the default)");
+  auto* domain_realtime = domain->add_subcommand(
+      "realtime-limit", "cap a domain's concurrent realtime calls (over it, new calls go to a person)");
+  domain_realtime->add_option("uuid", domain_uuid, "domain_uuid")->required();
+  std::optional<std::int64_t> max_realtime_calls;
+  domain_realtime->add_option("--max", max_realtime_calls,
+                              "calls at once; 0 = no cap (omit for realtime.max_calls_per_domain)");
 
   auto* token = cli.add_subcommand("token", "manage API tokens");
   token->require_subcommand(1);
@@ -118,6 +124,8 @@ int main_cli(int argc, char** argv) {
   if (*domain_enable) return cmd_domain_set_enabled(config, domain_uuid, true, std::cout, std::cerr);
   if (*domain_limit)
     return cmd_domain_rate_limit(config, domain_uuid, per_second, burst, std::cout, std::cerr);
+  if (*domain_realtime)
+    return cmd_domain_realtime_limit(config, domain_uuid, max_realtime_calls, std::cout, std::cerr);
   if (*token_create) {
     return cmd_token_create(config, scope, optional(token_domain), label, std::cout, std::cerr);
   }

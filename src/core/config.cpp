@@ -126,6 +126,11 @@ const std::vector<Key>& keys() {
     t.push_back(make_key("realtime", "reply_wait_ms", &C::realtime, &RealtimeSettings::reply_wait_ms));
     t.push_back(
         make_key("realtime", "resampler_quality", &C::realtime, &RealtimeSettings::resampler_quality));
+    t.push_back(make_key("realtime", "max_calls", &C::realtime, &RealtimeSettings::max_calls));
+    t.push_back(
+        make_key("realtime", "max_calls_per_domain", &C::realtime, &RealtimeSettings::max_calls_per_domain));
+    t.push_back(
+        make_key("realtime", "overload_loop_lag_ms", &C::realtime, &RealtimeSettings::overload_loop_lag_ms));
     t.push_back(
         make_key("knowledge", "max_upload_bytes", &C::knowledge, &KnowledgeSettings::max_upload_bytes));
     t.push_back(
@@ -338,6 +343,12 @@ void validate(const Config& c, std::vector<ConfigError>& errors) {
   positive("realtime.reply_wait_ms", c.realtime.reply_wait_ms);
   if (c.realtime.resampler_quality < 0 || c.realtime.resampler_quality > 10) {
     errors.push_back({"realtime.resampler_quality", "must be 0-10 (speexdsp quality; 3 is its VoIP preset)"});
+  }
+  for (const auto& [key, value] :
+       {std::pair{"realtime.max_calls", c.realtime.max_calls},
+        std::pair{"realtime.max_calls_per_domain", c.realtime.max_calls_per_domain},
+        std::pair{"realtime.overload_loop_lag_ms", c.realtime.overload_loop_lag_ms}}) {
+    if (value < 0) errors.push_back({key, "must be 0 (off) or more"});
   }
   for (const auto& [key, value] :
        {std::pair{"knowledge.max_upload_bytes", c.knowledge.max_upload_bytes},

@@ -4,6 +4,7 @@
 #include "ivr/store/repositories.hpp"
 
 #include <cmath>
+#include <limits>
 
 #include "ivr/core/ids.hpp"
 #include "ivr/core/logging.hpp"
@@ -16,7 +17,8 @@ constexpr std::size_t kMaxDomainName = 253;  // DNS name limit; FusionPBX domain
 constexpr std::size_t kMaxLabel = 200;
 
 constexpr const char* kStandaloneDomains =
-    "SELECT domain_uuid::text, domain_name, enabled, rate_limit_per_second, rate_limit_burst FROM domains";
+    "SELECT domain_uuid::text, domain_name, enabled, rate_limit_per_second, rate_limit_burst,"
+    " max_realtime_calls FROM domains";
 
 // FusionPBX keeps its tenants in v_domains. domain_enabled is text ('true'/'false') in older releases and
 // boolean in newer ones; `::text` reads both ('t'/'f' for a boolean). A row in our `domains` table with the
@@ -25,11 +27,11 @@ constexpr const char* kStandaloneDomains =
 constexpr const char* kFusionpbxDomains =
     "SELECT v.domain_uuid::text, v.domain_name,"
     " COALESCE(lower(v.domain_enabled::text) IN ('true', 't'), false) AND COALESCE(d.enabled, true),"
-    " d.rate_limit_per_second, d.rate_limit_burst"
+    " d.rate_limit_per_second, d.rate_limit_burst, d.max_realtime_calls"
     " FROM v_domains v LEFT JOIN domains d ON d.domain_uuid = v.domain_uuid";
 
 constexpr const char* kDomainColumns =
-    "domain_uuid::text, domain_name, enabled, rate_limit_per_second, rate_limit_burst";
+    "domain_uuid::text, domain_name, enabled, rate_limit_per_second, rate_limit_burst, max_realtime_calls";
 
 Domain domain_from_row(const pqxx::row& row) {
   Domain d;
@@ -39,6 +41,7 @@ Domain domain_from_row(const pqxx::row& row) {
   // Debian's libpqxx has no std::optional support: test for NULL by hand.
   if (!row[3].is_null()) d.rate_limit_per_second = row[3].as<double>();
   if (!row[4].is_null()) d.rate_limit_burst = row[4].as<double>();
+  if (!row[5].is_null()) d.max_realtime_calls = row[5].as<std::int64_t>();
   return d;
 }
 
@@ -240,6 +243,27 @@ Result<void> BlockingAdmin::blocking_set_domain_rate_limit(const std::string& uu
         "precision,"
         " updated_at = now() WHERE domain_uuid = $1::uuid",
         *id, nullable(rate), nullable(cap));
+    if (r.affected_rows() == 0) return Errc::unknown_domain;
+    tx.commit();
+    return {};
+  };
+  return db_.impl().blocking_run(update);
+}
+
+Result<void> BlockingAdmin::blocking_set_domain_realtime_limit(const std::string& uuid,
+                                                               std::optional<std::int64_t> max_calls) {
+  const std::optional<std::string> id = normalize_uuid(uuid);
+  if (!id) return Errc::invalid_domain_uuid;
+  if (max_calls && (*max_calls < 0 || *max_calls > std::numeric_limits<std::int32_t>::max())) {
+    return Errc::bad_request;
+  }
+  const std::optional<std::string> cap = max_calls ? std::optional(std::to_string(*max_calls)) : std::nullopt;
+  auto update = [&](pqxx::connection& conn) -> Result<void> {
+    pqxx::work tx(conn);
+    const pqxx::result r = tx.exec_params(
+        "UPDATE domains SET max_realtime_calls = $2::integer, updated_at = now() WHERE domain_uuid = "
+        "$1::uuid",
+        *id, nullable(cap));
     if (r.affected_rows() == 0) return Errc::unknown_domain;
     tx.commit();
     return {};

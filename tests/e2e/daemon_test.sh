@@ -48,6 +48,7 @@ metrics=$(curl -s "$base_url/metrics")
 expect_contains "metrics: requests by route and status" 'ivr_http_requests_total{route="/domain",method="GET",status="200"}' "$metrics"
 expect_contains "metrics: latency histogram" 'ivr_http_request_duration_seconds_bucket' "$metrics"
 expect_contains "metrics: pool usage" 'ivr_db_pool_in_use' "$metrics"
+expect_contains "metrics: io loop lag" 'ivr_io_loop_lag_seconds' "$metrics"
 
 # Disabling a domain reaches the running daemon through Redis pub/sub, well before the cache TTL.
 "$bin" domain disable "$domain" >/dev/null
@@ -59,6 +60,11 @@ for _ in $(seq 1 30); do
 done
 expect_eq "disabled domain → 404 at once (pub/sub invalidation)" "404" "$code"
 "$bin" domain enable "$domain" >/dev/null
+
+# Per-domain cap on realtime calls: set, listed, lifted.
+expect_contains "realtime-limit set" "realtime calls 3" "$("$bin" domain realtime-limit "$domain" --max 3)"
+expect_contains "domain list --json shows it" '"max_realtime_calls": 3' "$("$bin" domain list --json)"
+expect_contains "realtime-limit back to the default" "realtime calls default" "$("$bin" domain realtime-limit "$domain")"
 
 # Per-domain rate limit override: burst 2, then 429 with Retry-After.
 "$bin" domain rate-limit "$domain" --per-second 0.5 --burst 2 >/dev/null

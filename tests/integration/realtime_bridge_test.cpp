@@ -26,6 +26,7 @@
 #include "fakes/scripted_realtime_agent.hpp"
 #include "ivr/api/stream_routes.hpp"
 #include "ivr/api/tenant_guard.hpp"
+#include "ivr/conversation/call_admission.hpp"
 #include "ivr/conversation/call_service.hpp"
 #include "ivr/conversation/chat_service.hpp"
 #include "ivr/conversation/hangup_finaliser.hpp"
@@ -120,6 +121,7 @@ class RealtimeBridgeTest : public ::testing::Test {
             [this](const conversation::Secretary&, std::size_t attempt) { return make_agent(attempt); },
             nullptr, &live_calls_, *calls_, *call_repo_, knowledge_, &metrics_, options},
         nodes_.get(), 16'000});
+    stream_deps_ = deps;
     api::register_stream_routes(router_, deps);
     net::ServerConfig server_config;
     server_config.port = 0;
@@ -260,6 +262,7 @@ class RealtimeBridgeTest : public ::testing::Test {
   std::vector<test::AgentScript> scripts_;
   std::function<std::unique_ptr<providers::realtime::RealtimeAgent>()> pipeline_;  // when set: the only agent
   std::vector<std::shared_ptr<test::AgentRecord>> records_;
+  std::shared_ptr<api::StreamDependencies> stream_deps_;  // tests may set `admission`
 };
 
 TEST_F(RealtimeBridgeTest, GreetingBargeInAndATransferByToolCall) {
@@ -575,6 +578,77 @@ TEST_F(RealtimeBridgeTest, RefusedHandshakesAndBadFrames) {
     EXPECT_TRUE(transfer_sent("api uuid_transfer " + fs.call_uuid() + " 1001 XML clinica.example.com"));
     EXPECT_EQ(call_record(fs.call_uuid())->caller_id, "42");
   }
+}
+
+// Admission: over a limit the handshake is refused with a plain HTTP status (mod_audio_stream fires
+// ::error, the Lua sends the caller to a person), running calls keep going, and a place is given back when
+// its call ends.
+TEST_F(RealtimeBridgeTest, CallsOverTheAdmissionLimitsAreRefusedAndRunningCallsKeepGoing) {
+  scripts_.push_back({});
+  std::chrono::microseconds lag{0};
+  conversation::CallAdmission admission({.max_calls = 1, .max_loop_lag = 50ms}, [&lag] { return lag; });
+  stream_deps_->admission = &admission;
+
+  test::ModAudioStreamEmulator first(stream_options());
+  ASSERT_TRUE(start(first)) << first.error();
+  ASSERT_TRUE(run_until([&] { return admission.active() == 1; }, 5s));
+  {
+    test::ModAudioStreamEmulator second(stream_options());
+    EXPECT_FALSE(start(second));
+    EXPECT_EQ(second.http_status(), 503);
+  }
+  {
+    // The tenant only in the metadata frame: nothing to check at the handshake, so the socket is accepted
+    // and closed with 1013 (try again later) once the frame names the domain.
+    auto o = stream_options();
+    o.query.clear();
+    o.metadata = R"({"domain_uuid":")" + domain_ + R"(","secretary_id":")" + secretary_id_ + R"("})";
+    test::ModAudioStreamEmulator late(o);
+    ASSERT_TRUE(start(late)) << late.error();
+    ASSERT_TRUE(run_until([&] { return late.closed(); }, 5s));
+    EXPECT_EQ(late.close_code(), std::optional<std::uint16_t>(1013));
+  }
+  // The running call was not disturbed: it ends with its transfer, and gives its place back.
+  ASSERT_TRUE(run_until([&] { return first.closed(); }, 15s));
+  EXPECT_TRUE(transfer_sent("api uuid_transfer " + first.call_uuid() + " 1001 XML clinica.example.com"));
+  ASSERT_TRUE(run_until([&] { return admission.active() == 0; }, 5s));
+  EXPECT_EQ(status_of(first.call_uuid()), "completed/transferred");
+
+  // A saturated io loop refuses whatever the count.
+  lag = 80ms;
+  {
+    test::ModAudioStreamEmulator refused(stream_options());
+    EXPECT_FALSE(start(refused));
+    EXPECT_EQ(refused.http_status(), 503);
+  }
+  lag = 0us;
+
+  // The domain's own cap (domains.max_realtime_calls) is the tenant's limit: 429.
+  store::BlockingAdmin admin(*db_);
+  ASSERT_TRUE(admin.blocking_set_domain_realtime_limit(domain_, 0));  // 0: this domain has no cap of its own
+  conversation::CallAdmission per_domain({.max_calls_per_domain = 1});
+  stream_deps_->admission = &per_domain;
+  test::ModAudioStreamEmulator a(stream_options());
+  ASSERT_TRUE(start(a)) << a.error();
+  ASSERT_TRUE(run_until([&] { return per_domain.active() == 1; }, 5s));
+  test::ModAudioStreamEmulator b(stream_options());  // the default of 1 is overridden by "no cap"
+  ASSERT_TRUE(start(b)) << b.error();
+  ASSERT_TRUE(run_until([&] { return per_domain.active() == 2; }, 5s));
+  ASSERT_TRUE(admin.blocking_set_domain_realtime_limit(domain_, 2));
+  {
+    test::ModAudioStreamEmulator c(stream_options());
+    EXPECT_FALSE(start(c));
+    EXPECT_EQ(c.http_status(), 429);
+  }
+  ASSERT_TRUE(run_until([&] { return a.closed() && b.closed(); }, 15s));
+  ASSERT_TRUE(run_until([&] { return per_domain.active() == 0; }, 5s));
+
+  const std::string exported = metrics_.render();
+  EXPECT_NE(exported.find(R"(ivr_realtime_calls_refused_total{reason="process_full"} 2)"), std::string::npos)
+      << exported;
+  EXPECT_NE(exported.find(R"(ivr_realtime_calls_refused_total{reason="overloaded"} 1)"), std::string::npos);
+  EXPECT_NE(exported.find(R"(ivr_realtime_calls_refused_total{reason="domain_full"} 1)"), std::string::npos);
+  stream_deps_->admission = nullptr;
 }
 
 // The offline realtime path through the bridge: the `pipeline` agent with the secretary's own providers —

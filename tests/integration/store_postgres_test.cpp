@@ -501,6 +501,21 @@ TEST_F(PostgresStoreTest, StandaloneDomainLifecycle) {
   EXPECT_FALSE((*found)->rate_limit_burst);
   EXPECT_EQ(admin.blocking_set_domain_rate_limit(a->uuid, -1.0, std::nullopt).error(), Errc::bad_request);
 
+  // The domain's own cap on realtime calls: a number, 0 (no cap), or back to the default.
+  EXPECT_FALSE((*found)->max_realtime_calls);
+  ASSERT_TRUE(admin.blocking_set_domain_realtime_limit(a->uuid, 12));
+  found = test::run(io_, directory->find(a->uuid));
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->max_realtime_calls, std::optional<std::int64_t>(12));
+  ASSERT_TRUE(admin.blocking_set_domain_realtime_limit(a->uuid, 0));
+  found = test::run(io_, directory->find(a->uuid));
+  EXPECT_EQ((*found)->max_realtime_calls, std::optional<std::int64_t>(0));
+  ASSERT_TRUE(admin.blocking_set_domain_realtime_limit(a->uuid, std::nullopt));
+  found = test::run(io_, directory->find(a->uuid));
+  EXPECT_FALSE((*found)->max_realtime_calls);
+  EXPECT_EQ(admin.blocking_set_domain_realtime_limit(a->uuid, -3).error(), Errc::bad_request);
+  EXPECT_EQ(admin.blocking_set_domain_realtime_limit(random_uuid(), 3).error(), Errc::unknown_domain);
+
   const std::string unknown = random_uuid();
   EXPECT_EQ(admin.blocking_set_domain_enabled(unknown, false).error(), Errc::unknown_domain);
   EXPECT_EQ(admin.blocking_set_domain_rate_limit(unknown, 1.0, 1.0).error(), Errc::unknown_domain);
@@ -565,6 +580,10 @@ TEST_P(FusionpbxDomainsTest, ReadsVDomainsWithOverrides) {
   EXPECT_EQ((*found)->rate_limit_per_second, 5.0);
   EXPECT_EQ((*found)->rate_limit_burst, 7.0);
   EXPECT_TRUE((*found)->enabled);
+  ASSERT_TRUE(admin.blocking_set_domain_realtime_limit(on, 4));
+  found = test::run(io_, directory->find(on));
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->max_realtime_calls, std::optional<std::int64_t>(4));
   // …and can switch the IVR off for a domain FusionPBX still has enabled.
   ASSERT_TRUE(admin.blocking_set_domain_enabled(on, false));
   found = test::run(io_, directory->find(on));

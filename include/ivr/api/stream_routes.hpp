@@ -7,7 +7,7 @@
 // the usual JSON error. The tenant may come from the handshake headers (x-domain-uuid), the URL or, when
 // neither has it, the first text frame (the metadata): the session then starts only once that frame has
 // been checked (audio arriving first is kept, up to a bound), and a refusal closes the socket with 1008
-// and the reason.
+// and the reason. New calls over the admission limits are refused the same way (see `admission`).
 
 #include <chrono>
 #include <memory>
@@ -18,8 +18,9 @@
 #include "ivr/net/router.hpp"
 
 namespace ivr::conversation {
+class CallAdmission;
 class SecretaryDirectory;
-}
+}  // namespace ivr::conversation
 namespace ivr::telephony {
 class EslNodeRegistry;
 }
@@ -33,6 +34,10 @@ struct StreamDependencies {
   telephony::EslNodeRegistry* nodes = nullptr;  // null: no Event Socket configured
   int default_sample_rate = 16'000;             // when neither URL nor metadata say (`mono 16k` in our Lua)
   std::size_t max_early_frames = 50;            // audio kept while waiting for the metadata frame (1 s)
+  // Over a limit, the handshake is refused (503 full or overloaded, 429 the domain's cap; Retry-After) or,
+  // when the tenant comes only with the metadata frame, the socket is closed with 1013 (try again
+  // later). Null: no limits.
+  conversation::CallAdmission* admission = nullptr;
 };
 
 void register_stream_routes(net::Router& router, std::shared_ptr<StreamDependencies> deps);

@@ -146,6 +146,11 @@ struct RealtimeSettings {
   // speexdsp quality (0-10) of the call ↔ provider resampling (16 ↔ 24 kHz for OpenAI): 3 is speex's VoIP
   // preset; each step up costs about 0.4 µs per 20 ms frame and direction.
   std::int64_t resampler_quality = 3;
+  // Admission (conversation::CallAdmission): new calls are refused at the handshake, running calls never
+  // degraded. 0 = no cap. A domain's `max_realtime_calls` column overrides max_calls_per_domain.
+  std::int64_t max_calls = 0;
+  std::int64_t max_calls_per_domain = 0;
+  std::int64_t overload_loop_lag_ms = 50;  // refuse while the io loop runs this late (smoothed); 0 = off
 };
 
 struct Config {

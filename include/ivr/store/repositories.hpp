@@ -2,6 +2,7 @@
 // Tenancy data: domains (standalone table or FusionPBX v_domains) and API tokens.
 // Interfaces at the seam so middleware can be tested with fakes.
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,8 @@ struct Domain {
   // Per-domain overrides of the rate limit; nullopt = the configured default.
   std::optional<double> rate_limit_per_second;
   std::optional<double> rate_limit_burst;
+  // Its cap on concurrent realtime calls: nullopt = realtime.max_calls_per_domain, 0 = no cap.
+  std::optional<std::int64_t> max_realtime_calls;
 };
 
 enum class DomainSource { standalone, fusionpbx };
@@ -72,6 +75,9 @@ class BlockingAdmin {
   Result<void> blocking_set_domain_enabled(const std::string& uuid, bool enabled);
   Result<void> blocking_set_domain_rate_limit(const std::string& uuid, std::optional<double> per_second,
                                               std::optional<double> burst);
+  // nullopt: back to the configured default. Errc::unknown_domain when no such row.
+  Result<void> blocking_set_domain_realtime_limit(const std::string& uuid,
+                                                  std::optional<std::int64_t> max_calls);
   Result<CreatedToken> blocking_create_token(TokenScope scope, const std::optional<std::string>& domain_uuid,
                                              const std::string& label);
   Result<void> blocking_revoke_token(const std::string& id);

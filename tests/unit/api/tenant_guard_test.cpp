@@ -23,9 +23,10 @@ class TenantGuardTest : public ::testing::Test {
     tokens.by_hash[sha256_hex("call-a")] = {"t2", store::TokenScope::call, std::string(kDomainA), false};
     tokens.by_hash[sha256_hex("admin")] = {"t3", store::TokenScope::admin, std::nullopt, false};
     tokens.by_hash[sha256_hex("revoked")] = {"t4", store::TokenScope::call, std::nullopt, true};
-    domains.domains[kDomainA] = {kDomainA, "a.example.com", true, std::nullopt, std::nullopt};
-    domains.domains[kDomainB] = {kDomainB, "b.example.com", true, 2.0, 3.0};
-    domains.domains[kDisabled] = {kDisabled, "off.example.com", false, std::nullopt, std::nullopt};
+    domains.domains[kDomainA] = {kDomainA, "a.example.com", true, std::nullopt, std::nullopt, std::nullopt};
+    domains.domains[kDomainB] = {kDomainB, "b.example.com", true, 2.0, 3.0, std::nullopt};
+    domains.domains[kDisabled] = {kDisabled,    "off.example.com", false,
+                                  std::nullopt, std::nullopt,      std::nullopt};
   }
 
   net::HttpResponse call(net::HttpRequest request, store::TokenScope scope = store::TokenScope::call) {
@@ -182,7 +183,7 @@ TEST_F(TenantGuardTest, RedisDownFollowsPolicy) {
 TEST(TenantCache, CachesHitsAndMissesAndInvalidates) {
   boost::asio::io_context io;
   test::FakeDomainDirectory inner;
-  inner.domains[kDomainA] = {kDomainA, "a", true, std::nullopt, std::nullopt};
+  inner.domains[kDomainA] = {kDomainA, "a", true, std::nullopt, std::nullopt, std::nullopt};
   auto now = std::chrono::steady_clock::now();
   CachedDomainDirectory cache(inner, {std::chrono::seconds(30), std::chrono::seconds(5)},
                               [&] { return now; });
@@ -193,7 +194,7 @@ TEST(TenantCache, CachesHitsAndMissesAndInvalidates) {
   EXPECT_FALSE(test::run(io, cache.find(kDomainB)).value().has_value());
   EXPECT_EQ(inner.lookups, 2);
   now += std::chrono::seconds(6);  // negative entry expired, positive not
-  inner.domains[kDomainB] = {kDomainB, "b", true, std::nullopt, std::nullopt};
+  inner.domains[kDomainB] = {kDomainB, "b", true, std::nullopt, std::nullopt, std::nullopt};
   EXPECT_TRUE(test::run(io, cache.find(kDomainB)).value().has_value());
   EXPECT_EQ(inner.lookups, 3);
   inner.domains[kDomainA].enabled = false;
@@ -205,7 +206,7 @@ TEST(TenantCache, CachesHitsAndMissesAndInvalidates) {
 TEST(TenantCache, ErrorsAreNotCached) {
   boost::asio::io_context io;
   test::FakeDomainDirectory inner;
-  inner.domains[kDomainA] = {kDomainA, "a", true, std::nullopt, std::nullopt};
+  inner.domains[kDomainA] = {kDomainA, "a", true, std::nullopt, std::nullopt, std::nullopt};
   CachedDomainDirectory cache(inner, {});
   inner.down = true;
   EXPECT_FALSE(test::run(io, cache.find(kDomainA)));
