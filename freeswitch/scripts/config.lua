@@ -51,4 +51,9 @@ return {
   -- Realtime: mix and rate for uuid_audio_stream (mono = caller only).
   stream_mix = "mono",
   stream_rate = "16k",
+  -- How often the realtime script looks at mod_audio_stream's events while it keeps the channel alive.
+  stream_poll_ms = 200,
+  -- After the daemon closes the stream normally it has transferred or hung up the call; if the channel is
+  -- still here this much later (no Event Socket, a lost command), the caller goes to the fallback extension.
+  stream_closed_grace_ms = 3000,
 }

@@ -45,6 +45,38 @@ local function fallback(call, reason)
   end
 end
 
+-- mod_audio_stream reports on the connection with CUSTOM events carrying the channel's Unique-ID:
+-- ::connect, ::error (the daemon unreachable or refusing the handshake: `{"status":"error","message":
+-- {"http_status":503,…}}`) and ::disconnect (`{"message":{"code":1000,…}}`). The start command answers
+-- +OK before it connects, so these are the only way to learn that nobody will speak to the caller.
+local STREAM_EVENTS = { 'mod_audio_stream::connect', 'mod_audio_stream::error', 'mod_audio_stream::disconnect' }
+
+local function stream_events()
+  if type(freeswitch.EventConsumer) ~= 'function' then return nil end
+  local ok, consumer = pcall(freeswitch.EventConsumer, 'CUSTOM', STREAM_EVENTS[1])
+  if not ok or not consumer then return nil end
+  for i = 2, #STREAM_EVENTS do consumer:bind('CUSTOM', STREAM_EVENTS[i]) end
+  return consumer
+end
+
+-- This call's next stream event, without blocking: the channel's own thread must keep running (in
+-- session:sleep) for the daemon's audio and uuid_broadcast to play. Returns subclass, decoded body.
+local function next_event(call, consumer)
+  while consumer do
+    local event = consumer:pop(0)
+    if not event then return nil end
+    if event:getHeader('Unique-ID') == call.uuid then
+      return event:getHeader('Event-Subclass'), va.decode(event:getBody() or '') or {}
+    end
+  end
+  return nil
+end
+
+-- Detaches the module from the channel. When it is gone already this answers -ERR, harmlessly.
+local function stop_stream(api, call)
+  api:executeString('uuid_audio_stream ' .. call.uuid .. ' stop')
+end
+
 local function main()
   local call = va.new_call(session, argv, dir)
   if not session:ready() then return end
@@ -57,6 +89,7 @@ local function main()
     ['X-Api-Key'] = call.cfg.token,
     ['X-Domain-UUID'] = call.domain_uuid,
   }))
+  local consumer = stream_events() -- before the start, so no event is missed
   local api = freeswitch.API()
   local reply = api:executeString('uuid_audio_stream ' .. start_args(call)) or ''
   if not reply:match('^%+OK') then
@@ -66,11 +99,37 @@ local function main()
 
   -- Keep the channel (and this thread) alive. session:sleep still lets the daemon's uuid_broadcast
   -- play; ready() turns false when the daemon transfers the call or anyone hangs up.
-  while session:ready() do session:sleep(500) end
+  local closed_at -- ms of sleep since the daemon closed the stream normally
+  local slept = 0
+  while session:ready() do
+    local kind, body = next_event(call, consumer)
+    if kind == 'mod_audio_stream::error' then
+      local m = type(body.message) == 'table' and body.message or {}
+      stop_stream(api, call)
+      return fallback(call, string.format('the daemon did not take the stream (HTTP %s: %s)',
+        tostring(m.http_status or '?'), tostring(m.error or m.reason or 'no reason')))
+    elseif kind == 'mod_audio_stream::disconnect' then
+      local m = type(body.message) == 'table' and body.message or {}
+      if tonumber(m.code) ~= 1000 then
+        -- Refused after the handshake (1008 tenant, 1013 busy), failed (1011) or dropped (1006): the
+        -- daemon will not act on this call any more.
+        stop_stream(api, call)
+        return fallback(call, string.format('the daemon closed the stream (%s %s)', tostring(m.code),
+          tostring(m.reason or '')))
+      end
+      closed_at = closed_at or slept
+    elseif kind == nil then
+      if closed_at and slept - closed_at >= call.cfg.stream_closed_grace_ms then
+        stop_stream(api, call)
+        return fallback(call, 'the daemon ended the stream but the call is still here')
+      end
+      session:sleep(call.cfg.stream_poll_ms)
+      slept = slept + call.cfg.stream_poll_ms
+    end
+  end
 
-  -- Stop listening once the call leaves us (a transferred caller talks to a person now). When the
-  -- channel is already gone the module has closed the socket and this answers -ERR, harmlessly.
-  api:executeString('uuid_audio_stream ' .. call.uuid .. ' stop')
+  -- Stop listening once the call leaves us (a transferred caller talks to a person now).
+  stop_stream(api, call)
   va.log(call, 'INFO', 'stream stopped')
 end
 

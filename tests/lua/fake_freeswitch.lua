@@ -6,7 +6,7 @@
 -- commands the scripts run (they still run for real).
 local cjson = require('cjson')
 
-local F = { events = {}, commands = {} }
+local F = { events = {}, commands = {}, consumers = {} }
 
 local function record(kind, fields)
   fields = fields or {}
@@ -19,6 +19,8 @@ F.record = record
 function F.reset()
   F.events = {}
   F.commands = {}
+  F.consumers = {}
+  F.on_stream_start = nil
 end
 
 local function shell_quote(s)
@@ -133,10 +135,46 @@ function Api:executeString(command)
   if cmd == 'curl' then return mod_curl(args) end
   record('api', { command = command })
   if cmd == 'uuid_audio_stream' then
-    if args:match('^%S+ start ') then return F.stream_start_reply or '+OK Success' end
+    if args:match('^%S+ start ') then
+      if F.on_stream_start then F.on_stream_start(args:match('^(%S+)')) end
+      return F.stream_start_reply or '+OK Success'
+    end
     return '+OK Success'
   end
   return '-ERR ' .. tostring(cmd) .. ' Command not found!'
+end
+
+-- ---- the event bus: freeswitch.EventConsumer ----
+
+local Event = {}
+Event.__index = Event
+function Event:getHeader(name) return self.headers[name] end
+function Event:getBody() return self.body end
+
+local Consumer = {}
+Consumer.__index = Consumer
+
+function Consumer:bind(event_name, subclass)
+  self.bound[(event_name or '') .. '/' .. (subclass or '')] = true
+  return true
+end
+
+-- mod_lua's pop(block, timeout). A blocking pop would stall the channel's own thread (no media, no
+-- uuid_broadcast), so it is recorded for the tests to refuse.
+function Consumer:pop(block, timeout)
+  if block and block ~= 0 then record('blocking_pop', { timeout = timeout }) end
+  return table.remove(self.queue, 1)
+end
+
+-- Fires a CUSTOM event as FreeSWITCH would: every consumer bound to its subclass by then gets it.
+-- mod_audio_stream's events carry the channel's Unique-ID and a JSON body.
+function F.fire(subclass, unique_id, body)
+  local headers = { ['Event-Name'] = 'CUSTOM', ['Event-Subclass'] = subclass, ['Unique-ID'] = unique_id }
+  for _, c in ipairs(F.consumers) do
+    if c.bound['CUSTOM/' .. subclass] then
+      c.queue[#c.queue + 1] = setmetatable({ headers = headers, body = body }, Event)
+    end
+  end
 end
 
 function F.install()
@@ -154,6 +192,12 @@ function F.install()
     API = function() return setmetatable({}, Api) end,
     consoleLog = function(level, message) record('log', { level = level, message = message }) end,
     getGlobalVariable = function() return nil end,
+    EventConsumer = function(event_name, subclass)
+      local c = setmetatable({ bound = {}, queue = {} }, Consumer)
+      c:bind(event_name, subclass)
+      F.consumers[#F.consumers + 1] = c
+      return c
+    end,
   }
 end
 

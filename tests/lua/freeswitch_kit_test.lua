@@ -264,7 +264,12 @@ function cases.realtime()
   local call_uuid = uuid()
   local vars = channel(call_uuid)
   local sess = F.new_session({ vars = vars, on_sleep = function(s, n)
-    if n == 3 then s.alive = false end -- the daemon's uuid_transfer
+    if n == 1 then F.fire('mod_audio_stream::connect', call_uuid, '{"status":"connected"}') end
+    if n == 2 then F.fire('mod_audio_stream::error', uuid(), '{"status":"error","message":{"http_status":503}}') end
+    if n == 3 then -- the daemon's uuid_transfer, then its normal close
+      s.alive = false
+      F.fire('mod_audio_stream::disconnect', call_uuid, '{"status":"disconnected","message":{"code":1000}}')
+    end
   end })
   local ok, err = F.run(kit .. 'secretary_realtime.lua', sess, { env.SECRETARY })
   check('realtime: the script ran without error', ok, err)
@@ -294,6 +299,57 @@ function cases.realtime()
   check_eq('realtime: then the stream is stopped', 'uuid_audio_stream ' .. call_uuid .. ' stop', api[2] and api[2].command)
   check_eq('realtime: no other API command', 2, #api)
   check_eq('realtime: no hangup or transfer by the script', 0, #F.find('hangup') + #F.find('transfer'))
+  check_eq('realtime: another call\'s stream error changes nothing', 'answer', F.timeline())
+  local bound = F.consumers[1] and F.consumers[1].bound or {}
+  check('realtime: listens to the module\'s connect, error and disconnect events',
+    bound['CUSTOM/mod_audio_stream::connect'] and bound['CUSTOM/mod_audio_stream::error']
+    and bound['CUSTOM/mod_audio_stream::disconnect'])
+  check_eq('realtime: never blocks the channel thread waiting for events', 0, #F.find('blocking_pop'))
+end
+
+-- The daemon reached but not taking the call, or gone mid-call: the caller goes to a person, never sits in
+-- silence. Each case: the events mod_audio_stream fires (at which sleep), and what the script must do.
+local function realtime_failure(name, fire, expect_sleeps, overrides)
+  F.reset()
+  local call_uuid = uuid()
+  local vars = channel(call_uuid, overrides)
+  local sess = F.new_session({ vars = vars, on_sleep = function(s, n)
+    fire(call_uuid, n)
+    if n > 100 then s.alive = false end -- the test's own limit: the script should have acted long before
+  end })
+  if fire then F.on_stream_start = function(u) fire(u, 0) end end
+  local ok, err = F.run(kit .. 'secretary_realtime.lua', sess, { env.SECRETARY })
+  check(name .. ': the script ran without error', ok, err)
+  check_eq(name .. ': prompt then transfer', 'answer streamFile transfer', F.timeline())
+  check_eq(name .. ': to the fallback extension', '9000', (F.find('transfer')[1] or {}).dest)
+  check_eq(name .. ': acted after ' .. expect_sleeps .. ' sleeps', expect_sleeps, sess.sleeps)
+  local api = F.find('api')
+  check_eq(name .. ': the stream is stopped', 'uuid_audio_stream ' .. call_uuid .. ' stop',
+    api[#api] and api[#api].command)
+end
+
+function cases.realtime_stream_failures()
+  -- The handshake refused (a full or overloaded daemon: 503), reported right after the start.
+  realtime_failure('refused handshake', function(u, n)
+    if n == 0 then
+      F.fire('mod_audio_stream::error', u,
+        '{"status":"error","message":{"retries":1,"error":"Expecting status 101","wait_time":0,"http_status":503}}')
+    end
+  end, 0)
+  -- Accepted, then closed with 1013 (busy) or dropped (1006) mid-call.
+  realtime_failure('closed with 1013', function(u, n)
+    if n == 1 then F.fire('mod_audio_stream::connect', u, '{"status":"connected"}') end
+    if n == 2 then
+      F.fire('mod_audio_stream::disconnect', u, '{"status":"disconnected","message":{"code":1013,"reason":"busy"}}')
+    end
+  end, 2)
+  realtime_failure('dropped', function(u, n)
+    if n == 4 then F.fire('mod_audio_stream::disconnect', u, '{"status":"disconnected","message":{"code":1006}}') end
+  end, 4)
+  -- Closed normally, yet the channel stays: after the grace (1000 ms = 5 polls of 200 ms), a person.
+  realtime_failure('closed but still here', function(u, n)
+    if n == 2 then F.fire('mod_audio_stream::disconnect', u, '{"status":"disconnected","message":{"code":1000}}') end
+  end, 7, { voice_ai_stream_closed_grace_ms = '1000' })
 end
 
 -- mod_audio_stream missing or refusing: fallback prompt and transfer, never silence.
@@ -333,7 +389,7 @@ F.install()
 local wanted = { ... }
 if #wanted == 0 then
   wanted = { 'json_codec', 'turn_call', 'no_speech', 'caller_hangs_up', 'daemon_error_mid_call', 'daemon_down',
-    'daemon_slow', 'realtime', 'realtime_no_module' }
+    'daemon_slow', 'realtime', 'realtime_stream_failures', 'realtime_no_module' }
 end
 for _, name in ipairs(wanted) do
   print('--- ' .. name)
