@@ -33,7 +33,7 @@
 #include "ivr/knowledge/hash_embedder.hpp"
 #include "ivr/net/http_client.hpp"
 #include "ivr/net/http_server.hpp"
-#include "ivr/net/loop_lag_monitor.hpp"
+#include "ivr/net/loop_load_monitor.hpp"
 #include "ivr/net/websocket_client.hpp"
 #include "ivr/providers/fallback.hpp"
 #include "ivr/providers/openai_embedder.hpp"
@@ -188,6 +188,7 @@ conversation::CallAdmissionLimits admission_limits(const Config& c) {
   l.max_calls = static_cast<std::size_t>(c.realtime.max_calls);
   l.max_calls_per_domain = static_cast<std::size_t>(c.realtime.max_calls_per_domain);
   l.max_loop_lag = std::chrono::milliseconds(c.realtime.overload_loop_lag_ms);
+  l.max_loop_busy = static_cast<double>(c.realtime.overload_busy_percent) / 100.0;
   return l;
 }
 
@@ -257,7 +258,7 @@ class Daemon {
                      started.error().message());
       return 1;
     }
-    loop_lag_.start();
+    loop_load_.start();
     webhook_sender_.start();  // after a successful listen: a started sender must be stopped before exit
     ingestion_.start();       // resumes documents left `processing` (their leases run out)
     if (esl_) {
@@ -333,7 +334,9 @@ class Daemon {
 
   void register_pool_metrics() {
     metrics_.gauge_callback("ivr_io_loop_lag_seconds", "How late the io loop runs timers (smoothed)", {},
-                            [this] { return static_cast<double>(loop_lag_.lag().count()) / 1e6; });
+                            [this] { return static_cast<double>(loop_load_.lag().count()) / 1e6; });
+    metrics_.gauge_callback("ivr_io_loop_busy_ratio", "Share of time the io thread runs (smoothed, 0-1)", {},
+                            [this] { return loop_load_.busy(); });
     metrics_.gauge_callback("ivr_db_pool_connections", "Postgres pool size", {},
                             [this] { return static_cast<double>(db_.pool_size()); });
     metrics_.gauge_callback("ivr_db_pool_in_use", "Postgres connections in use", {},
@@ -453,7 +456,7 @@ class Daemon {
       co_await webhook_sender_.stop();
       co_await ingestion_.stop(std::chrono::seconds(5));
       if (esl_) esl_->stop();
-      loop_lag_.stop();
+      loop_load_.stop();
       subscriber_.stop();
       redis_.stop();
       signals.cancel();
@@ -532,8 +535,11 @@ class Daemon {
       io_.get_executor(), live_calls_, calls_,
       conversation::HangupFinaliserOptions{std::chrono::milliseconds(config_.freeswitch.hangup_grace_ms)}};
   conversation::ChatService chat_;
-  net::LoopLagMonitor loop_lag_{io_.get_executor()};
-  conversation::CallAdmission admission_{admission_limits(config_), [this] { return loop_lag_.lag(); }};
+  net::LoopLoadMonitor loop_load_{io_.get_executor()};
+  conversation::CallAdmission admission_{admission_limits(config_), [this] {
+                                           const net::LoopLoad load = loop_load_.load();
+                                           return conversation::LoopLoadSample{load.lag, load.busy};
+                                         }};
   net::Router router_;
   std::unique_ptr<net::HttpServer> server_;
   std::chrono::steady_clock::time_point started_;

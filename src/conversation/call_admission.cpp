@@ -41,17 +41,20 @@ void CallAdmission::Place::release() {
   if (owner_ != nullptr) std::exchange(owner_, nullptr)->release(domain_);
 }
 
-CallAdmission::CallAdmission(CallAdmissionLimits limits, std::function<std::chrono::microseconds()> loop_lag)
-    : limits_(limits), loop_lag_(std::move(loop_lag)) {}
+CallAdmission::CallAdmission(CallAdmissionLimits limits, std::function<LoopLoadSample()> loop_load)
+    : limits_(limits), loop_load_(std::move(loop_load)) {}
+
+bool CallAdmission::overloaded(const LoopLoadSample& load) const {
+  return (limits_.max_loop_lag.count() > 0 && load.lag > limits_.max_loop_lag) ||
+         (limits_.max_loop_busy > 0 && load.busy > limits_.max_loop_busy);
+}
 
 AdmissionRefusal CallAdmission::check(const std::string& domain,
                                       std::optional<std::size_t> domain_cap) const {
   if (limits_.max_calls > 0 && active_ >= limits_.max_calls) return AdmissionRefusal::process_full;
   const std::size_t cap = cap_for(domain_cap);
   if (cap > 0 && active(domain) >= cap) return AdmissionRefusal::domain_full;
-  if (limits_.max_loop_lag.count() > 0 && loop_lag_ && loop_lag_() > limits_.max_loop_lag) {
-    return AdmissionRefusal::overloaded;
-  }
+  if (loop_load_ && overloaded(loop_load_())) return AdmissionRefusal::overloaded;
   return AdmissionRefusal::none;
 }
 
@@ -73,11 +76,12 @@ std::string CallAdmission::explain(AdmissionRefusal refusal, std::optional<std::
                          limits_.max_calls);
     case AdmissionRefusal::domain_full:
       return fmt::format("this domain runs its maximum of {} realtime calls", cap_for(domain_cap));
-    case AdmissionRefusal::overloaded:
-      return fmt::format("this server is overloaded (io loop {} behind, limit {}); try another",
-                         std::chrono::duration_cast<std::chrono::milliseconds>(
-                             loop_lag_ ? loop_lag_() : std::chrono::microseconds(0)),
-                         limits_.max_loop_lag);
+    case AdmissionRefusal::overloaded: {
+      const LoopLoadSample load = loop_load_ ? loop_load_() : LoopLoadSample{};
+      return fmt::format("this server is overloaded (io thread {:.0f}% busy, {} behind; limits {:.0f}%, {})",
+                         100 * load.busy, std::chrono::duration_cast<std::chrono::milliseconds>(load.lag),
+                         100 * limits_.max_loop_busy, limits_.max_loop_lag);
+    }
   }
   return "refused";
 }

@@ -129,6 +129,8 @@ const std::vector<Key>& keys() {
     t.push_back(make_key("realtime", "max_calls", &C::realtime, &RealtimeSettings::max_calls));
     t.push_back(
         make_key("realtime", "max_calls_per_domain", &C::realtime, &RealtimeSettings::max_calls_per_domain));
+    t.push_back(make_key("realtime", "overload_busy_percent", &C::realtime,
+                         &RealtimeSettings::overload_busy_percent));
     t.push_back(
         make_key("realtime", "overload_loop_lag_ms", &C::realtime, &RealtimeSettings::overload_loop_lag_ms));
     t.push_back(
@@ -349,6 +351,9 @@ void validate(const Config& c, std::vector<ConfigError>& errors) {
         std::pair{"realtime.max_calls_per_domain", c.realtime.max_calls_per_domain},
         std::pair{"realtime.overload_loop_lag_ms", c.realtime.overload_loop_lag_ms}}) {
     if (value < 0) errors.push_back({key, "must be 0 (off) or more"});
+  }
+  if (c.realtime.overload_busy_percent < 0 || c.realtime.overload_busy_percent > 100) {
+    errors.push_back({"realtime.overload_busy_percent", "must be 0 (off) to 100"});
   }
   for (const auto& [key, value] :
        {std::pair{"knowledge.max_upload_bytes", c.knowledge.max_upload_bytes},

@@ -49,6 +49,7 @@ expect_contains "metrics: requests by route and status" 'ivr_http_requests_total
 expect_contains "metrics: latency histogram" 'ivr_http_request_duration_seconds_bucket' "$metrics"
 expect_contains "metrics: pool usage" 'ivr_db_pool_in_use' "$metrics"
 expect_contains "metrics: io loop lag" 'ivr_io_loop_lag_seconds' "$metrics"
+expect_contains "metrics: io loop busy" 'ivr_io_loop_busy_ratio' "$metrics"
 
 # Disabling a domain reaches the running daemon through Redis pub/sub, well before the cache TTL.
 "$bin" domain disable "$domain" >/dev/null

@@ -585,8 +585,9 @@ TEST_F(RealtimeBridgeTest, RefusedHandshakesAndBadFrames) {
 // its call ends.
 TEST_F(RealtimeBridgeTest, CallsOverTheAdmissionLimitsAreRefusedAndRunningCallsKeepGoing) {
   scripts_.push_back({});
-  std::chrono::microseconds lag{0};
-  conversation::CallAdmission admission({.max_calls = 1, .max_loop_lag = 50ms}, [&lag] { return lag; });
+  conversation::LoopLoadSample load;
+  conversation::CallAdmission admission({.max_calls = 1, .max_loop_lag = 50ms, .max_loop_busy = 0.85},
+                                        [&load] { return load; });
   stream_deps_->admission = &admission;
 
   test::ModAudioStreamEmulator first(stream_options());
@@ -614,14 +615,14 @@ TEST_F(RealtimeBridgeTest, CallsOverTheAdmissionLimitsAreRefusedAndRunningCallsK
   ASSERT_TRUE(run_until([&] { return admission.active() == 0; }, 5s));
   EXPECT_EQ(status_of(first.call_uuid()), "completed/transferred");
 
-  // A saturated io loop refuses whatever the count.
-  lag = 80ms;
+  // A busy io loop refuses whatever the count.
+  load.busy = 0.95;
   {
     test::ModAudioStreamEmulator refused(stream_options());
     EXPECT_FALSE(start(refused));
     EXPECT_EQ(refused.http_status(), 503);
   }
-  lag = 0us;
+  load.busy = 0;
 
   // The domain's own cap (domains.max_realtime_calls) is the tenant's limit: 429.
   store::BlockingAdmin admin(*db_);

@@ -10,8 +10,11 @@
 // - `max_calls` per process (0: no cap), for sizing by measurement;
 // - `max_calls_per_domain`, overridable per domain (`domains.max_realtime_calls`), so no tenant takes
 //   every line of a shared server;
-// - the io loop's lag: while timers fire later than `max_loop_lag`, the loop is saturated whatever the
-//   count says (slower providers, a busier machine), and new calls are refused until it recovers.
+// - the io loop's load (net::LoopLoadMonitor): while its thread is busier than `max_loop_busy`, or its
+//   timers fire later than `max_loop_lag`, there is no room for another call whatever the count says
+//   (slower providers, a busier machine), and new calls are refused until it recovers. The busy share
+//   refuses before saturation, leaving headroom for the calls already admitted; the lag catches a loop
+//   starved of CPU by other processes, which its own busy share does not show.
 // io thread only (no locking): the counts are taken and released by sessions on the io thread.
 
 #include <chrono>
@@ -28,13 +31,20 @@ struct CallAdmissionLimits {
   std::size_t max_calls = 0;                  // per process; 0 = no cap
   std::size_t max_calls_per_domain = 0;       // per domain unless the domain has its own; 0 = no cap
   std::chrono::milliseconds max_loop_lag{0};  // refuse while the io loop lags more; 0 = do not watch
+  double max_loop_busy = 0;                   // refuse while the io thread is busier (0..1); 0 = do not watch
+};
+
+// The io loop's load as net::LoopLoadMonitor measures it.
+struct LoopLoadSample {
+  std::chrono::microseconds lag{0};
+  double busy = 0;
 };
 
 enum class AdmissionRefusal {
   none,
   process_full,  // max_calls calls in progress
   domain_full,   // the domain's cap reached
-  overloaded,    // the io loop lags more than max_loop_lag
+  overloaded,    // the io loop is busier than max_loop_busy or lags more than max_loop_lag
 };
 std::string_view to_string(AdmissionRefusal refusal);
 
@@ -59,9 +69,8 @@ class CallAdmission {
     std::string domain_;
   };
 
-  // `loop_lag`: how late the io loop runs now (net::LoopLagMonitor::lag); unset = never overloaded.
-  explicit CallAdmission(CallAdmissionLimits limits,
-                         std::function<std::chrono::microseconds()> loop_lag = {});
+  // `loop_load`: the io loop's load now (net::LoopLoadMonitor::load); unset = never overloaded.
+  explicit CallAdmission(CallAdmissionLimits limits, std::function<LoopLoadSample()> loop_load = {});
   CallAdmission(const CallAdmission&) = delete;
   CallAdmission& operator=(const CallAdmission&) = delete;
 
@@ -85,7 +94,9 @@ class CallAdmission {
   void release(const std::string& domain);
 
   CallAdmissionLimits limits_;
-  std::function<std::chrono::microseconds()> loop_lag_;
+  bool overloaded(const LoopLoadSample& load) const;
+
+  std::function<LoopLoadSample()> loop_load_;
   std::size_t active_ = 0;
   std::unordered_map<std::string, std::size_t> per_domain_;
 };

@@ -71,19 +71,26 @@ TEST(CallAdmission, ADomainAtItsCapDoesNotStopTheOthers) {
   EXPECT_NE(admission.explain(AdmissionRefusal::domain_full, 3).find("maximum of 3"), std::string::npos);
 }
 
-TEST(CallAdmission, ALaggingLoopRefusesNewCallsAndRecovers) {
-  microseconds lag{0};
-  CallAdmission admission({.max_loop_lag = milliseconds(50)}, [&lag] { return lag; });
+TEST(CallAdmission, ABusyOrLaggingLoopRefusesNewCallsAndRecovers) {
+  LoopLoadSample load;
+  CallAdmission admission({.max_loop_lag = milliseconds(50), .max_loop_busy = 0.85},
+                          [&load] { return load; });
   auto running = take(admission, kA);
-  lag = microseconds(80'000);
+  load.busy = 0.9;
   EXPECT_EQ(refused(admission, kB), AdmissionRefusal::overloaded);
   EXPECT_EQ(admission.active(), 1u);  // the running call keeps its place
+  EXPECT_NE(admission.explain(AdmissionRefusal::overloaded, std::nullopt).find("90% busy"),
+            std::string::npos);
+  load.busy = 0.85;  // at the limit is not over it
+  auto second = take(admission, kB);
+  load.lag = microseconds(80'000);  // starved of CPU: late although not busy itself
+  EXPECT_EQ(refused(admission, kB), AdmissionRefusal::overloaded);
   EXPECT_NE(admission.explain(AdmissionRefusal::overloaded, std::nullopt).find("80ms behind"),
             std::string::npos);
-  lag = microseconds(50'000);  // at the limit is not over it
+  load.lag = microseconds(50'000);
   auto next = take(admission, kB);
-  // A limit of 0 does not watch the loop at all.
-  CallAdmission unwatched({}, [] { return microseconds(10'000'000); });
+  // Limits of 0 do not watch the loop at all.
+  CallAdmission unwatched({}, [] { return LoopLoadSample{microseconds(10'000'000), 1.0}; });
   auto any = take(unwatched, kA);
 }
 
