@@ -19,7 +19,10 @@
 // connected and has streamed for a second (so the start-up storm of N handshakes, tenant checks and call
 // records is not counted as per-frame work), and the calls hang up after it closes. Losses count the
 // whole run.
-//   VOICE_AI_DATABASE_URL=… bench_bridge_bench [calls=100] [seconds=10] [echo|openai|openai-g711]
+// With `guarded`, the daemon's admission is on with its default limits (config's [realtime]
+// overload_busy_percent and overload_loop_lag_ms) and the calls arrive at 50 a second instead of all at
+// once: it shows how many calls one io thread admits before it refuses, and what the admitted calls get.
+//   VOICE_AI_DATABASE_URL=… bench_bridge_bench [calls=100] [seconds=10] [echo|openai|openai-g711] [guarded]
 //   (bench/bridge_bench.sh sets it up)
 
 #include <pthread.h>
@@ -55,15 +58,18 @@
 
 #include "ivr/api/stream_routes.hpp"
 #include "ivr/api/tenant_guard.hpp"
+#include "ivr/conversation/call_admission.hpp"
 #include "ivr/conversation/call_service.hpp"
 #include "ivr/conversation/chat_service.hpp"
 #include "ivr/conversation/knowledge.hpp"
 #include "ivr/core/base64.hpp"
+#include "ivr/core/config.hpp"
 #include "ivr/core/ids.hpp"
 #include "ivr/core/logging.hpp"
 #include "ivr/core/metrics.hpp"
 #include "ivr/net/http_client.hpp"
 #include "ivr/net/http_server.hpp"
+#include "ivr/net/loop_load_monitor.hpp"
 #include "ivr/net/websocket_client.hpp"
 #include "ivr/providers/realtime/openai_realtime.hpp"
 #include "ivr/store/calls.hpp"
@@ -97,6 +103,7 @@ struct Samples {
   bool stamped = true;                 // frames carry readable stamps (echo agent only)
   int sample_rate = 16'000;            // of the calls (openai-g711: 8 kHz)
   std::atomic<int> connected{0};
+  std::atomic<int> refused{0};  // guarded: handshakes the admission refused
   std::mutex mutex;
   std::vector<double> inbound_us;    // frame sent by the caller → agent got it
   std::vector<double> outbound_us;   // agent emitted → caller received the streamAudio
@@ -194,10 +201,16 @@ asio::awaitable<void> caller(std::uint16_t port, std::string domain, std::string
     req.set("x-api-key", token);
     req.set("x-domain-uuid", domain);
   }));
+  boost::system::error_code refused;
   co_await ws.async_handshake("127.0.0.1",
                               "/stream/" + call + "?secretary_id=" + secretary +
                                   "&sample_rate=" + std::to_string(samples.sample_rate),
-                              asio::use_awaitable);
+                              asio::redirect_error(asio::use_awaitable, refused));
+  if (refused == websocket::error::upgrade_declined) {  // guarded: the daemon has no room (503)
+    ++samples.refused;
+    co_return;
+  }
+  if (refused) throw boost::system::system_error(refused);
   ws.text(true);
   co_await ws.async_write(asio::buffer(std::string(R"({"caller_id":"bench"})")), asio::use_awaitable);
 
@@ -326,13 +339,14 @@ int main(int argc, char** argv) {
   const int calls = argc > 1 ? std::atoi(argv[1]) : 100;
   const auto seconds = std::chrono::seconds(argc > 2 ? std::atoi(argv[2]) : 10);
   const std::string agent_kind = argc > 3 ? argv[3] : "echo";
+  const bool guarded = argc > 4 && std::string(argv[4]) == "guarded";
   if (agent_kind != "echo" && agent_kind != "openai" && agent_kind != "openai-g711") {
     std::fprintf(stderr, "agent: echo, openai or openai-g711\n");
     return 2;
   }
   samples.stamped = agent_kind == "echo";
   if (agent_kind == "openai-g711") samples.sample_rate = 8'000;
-  ivr::init_logging({"warn", false});
+  ivr::init_logging({guarded ? "error" : "warn", false});  // guarded: no line per refused call
   const char* url = std::getenv("VOICE_AI_DATABASE_URL");
   if (url == nullptr) {
     std::fprintf(stderr, "set VOICE_AI_DATABASE_URL (bench/bridge_bench.sh does)\n");
@@ -420,6 +434,23 @@ int main(int argc, char** argv) {
                                          nullptr, nullptr, call_service, call_repo, knowledge, &metrics,
                                          options},
       nullptr, 16'000});
+  // guarded: the admission as the daemon configures it by default.
+  ivr::net::LoopLoadMonitor loop_load(io.get_executor());
+  ivr::RealtimeSettings defaults;
+  // To try another busy limit: BENCH_OVERLOAD_BUSY_PERCENT=75.
+  if (const char* busy = std::getenv("BENCH_OVERLOAD_BUSY_PERCENT"))
+    defaults.overload_busy_percent = std::atoi(busy);
+  ivr::conversation::CallAdmission admission(
+      {.max_loop_lag = std::chrono::milliseconds(defaults.overload_loop_lag_ms),
+       .max_loop_busy = static_cast<double>(defaults.overload_busy_percent) / 100.0},
+      [&loop_load] {
+        const ivr::net::LoopLoad l = loop_load.load();
+        return ivr::conversation::LoopLoadSample{l.lag, l.busy};
+      });
+  if (guarded) {
+    deps->admission = &admission;
+    loop_load.start();
+  }
   ivr::api::register_stream_routes(router, deps);
   ivr::net::ServerConfig server_config;
   server_config.port = 0;
@@ -438,18 +469,28 @@ int main(int argc, char** argv) {
 
   // The load generator: its own io_context and thread.
   asio::io_context load{1};
-  for (int i = 0; i < calls; ++i) {
-    asio::co_spawn(load, caller(server.port(), domain->uuid, token->token, secretary_id),
-                   [](std::exception_ptr e) {
-                     if (e) {
-                       try {
-                         std::rethrow_exception(e);
-                       } catch (const std::exception& ex) {
-                         std::fprintf(stderr, "call failed: %s\n", ex.what());
-                       }
-                     }
-                   });
-  }
+  auto report_failure = [](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        std::fprintf(stderr, "call failed: %s\n", ex.what());
+      }
+    }
+  };
+  // All at once, or (guarded) 50 a second (BENCH_DIAL_PER_SECOND), as calls arrive at a busy PBX.
+  const int dial_per_second = std::max(
+      1, std::getenv("BENCH_DIAL_PER_SECOND") ? std::atoi(std::getenv("BENCH_DIAL_PER_SECOND")) : 50);
+  auto dial = [&]() -> asio::awaitable<void> {
+    asio::steady_timer gap(load);
+    for (int i = 0; i < calls; ++i) {
+      asio::co_spawn(load, caller(server.port(), domain->uuid, token->token, secretary_id), report_failure);
+      if (!guarded) continue;
+      gap.expires_after(std::chrono::microseconds(1'000'000 / dial_per_second));
+      co_await gap.async_wait(asio::use_awaitable);
+    }
+  };
+  asio::co_spawn(load, dial, report_failure);
   const auto load_started = Clock::now();
   std::thread generator([&] {
     pthread_setname_np(pthread_self(), "load-gen");
@@ -458,7 +499,8 @@ int main(int argc, char** argv) {
   });
 
   // The steady window: every call connected and streaming for a second.
-  while (samples.connected < calls && Clock::now() - load_started < std::chrono::seconds(60))
+  while (samples.connected + samples.refused < calls &&
+         Clock::now() - load_started < std::chrono::seconds(300))
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const double ramp_s = std::chrono::duration<double>(Clock::now() - load_started).count();
   std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -481,6 +523,7 @@ int main(int argc, char** argv) {
   }
   samples.measuring = false;
   on_io_thread([&] { cpu_end = thread_cpu_seconds(); });
+  const ivr::net::LoopLoad load_at_end = loop_load.load();
   const std::uint64_t sent_in_window = samples.frames_sent - sent_before;
   samples.hang_up = true;
   generator.join();
@@ -491,7 +534,9 @@ int main(int argc, char** argv) {
   provider_thread.join();
   if (agent_kind != "echo") samples.frames_at_agent = provider.appends();
 
-  const double frames_expected = static_cast<double>(calls) * static_cast<double>(seconds.count()) * 50.0;
+  // Per call: the calls that were admitted and ran (all of them unless guarded).
+  const int admitted = samples.connected.load();
+  const double frames_expected = static_cast<double>(admitted) * static_cast<double>(seconds.count()) * 50.0;
   std::printf("%d calls connected in %.1f s; measured over a steady %lld s window after that\n", calls,
               ramp_s, static_cast<long long>(seconds.count()));
   std::printf(
@@ -501,6 +546,16 @@ int main(int argc, char** argv) {
       : agent_kind == "openai" ? "OpenAI Realtime (loopback echo server, pcm16 24 kHz)"
                                : "OpenAI Realtime (loopback echo server, G.711 µ-law 8 kHz)",
       sysconf(_SC_NPROCESSORS_ONLN), agent_kind == "echo" ? "" : " and the provider");
+  if (guarded) {
+    const ivr::net::LoopLoad& l = load_at_end;
+    std::printf(
+        "guarded: calls dialled at %d/s; %d admitted, %d refused by the admission (limits: io thread %lld%% "
+        "busy, %lld ms lag); at the end of the window the io thread was %.0f%% busy, %.1f ms behind\n",
+        dial_per_second, admitted, samples.refused.load(),
+        static_cast<long long>(defaults.overload_busy_percent),
+        static_cast<long long>(defaults.overload_loop_lag_ms), 100 * l.busy,
+        static_cast<double>(l.lag.count()) / 1000.0);
+  }
   std::printf(
       "frames sent %llu (in the window %.1f%% of real time), reached the agent %llu, lost %lld; chunks "
       "back %llu\n",
@@ -553,10 +608,11 @@ int main(int argc, char** argv) {
   }
   std::printf("daemon io thread CPU: %.2f s over %lld s = %.2f%% of a core, %.3f%% per call\n", cpu,
               static_cast<long long>(seconds.count()), 100.0 * cpu / static_cast<double>(seconds.count()),
-              100.0 * cpu / static_cast<double>(seconds.count()) / calls);
+              100.0 * cpu / static_cast<double>(seconds.count()) / std::max(admitted, 1));
   std::printf(
       "RSS: %zu KiB before, %zu KiB peak during the calls: %.0f KiB per call (daemon and load generator)\n",
-      rss_before, rss_peak, static_cast<double>(rss_peak - std::min(rss_peak, rss_before)) / calls);
+      rss_before, rss_peak,
+      static_cast<double>(rss_peak - std::min(rss_peak, rss_before)) / std::max(admitted, 1));
   pool.join();
   return 0;
 }

@@ -150,7 +150,7 @@ struct RealtimeSettings {
   // degraded. 0 = no cap. A domain's `max_realtime_calls` column overrides max_calls_per_domain.
   std::int64_t max_calls = 0;
   std::int64_t max_calls_per_domain = 0;
-  std::int64_t overload_busy_percent = 85;  // refuse while the io thread is this busy (smoothed); 0 = off
+  std::int64_t overload_busy_percent = 75;  // refuse while the io thread is this busy (smoothed); 0 = off
   std::int64_t overload_loop_lag_ms = 50;   // refuse while the io loop runs this late (smoothed); 0 = off
 };
 
