@@ -496,6 +496,12 @@ class Daemon {
   Config config_;
   RunOptions options_;
   std::shared_ptr<spdlog::logger> log_;
+  // Before io_: a session coroutine still suspended at exit gives its place back when io_ destroys it.
+  // Only check() and admit() read the load monitor, and they run on the io thread while it lives.
+  conversation::CallAdmission admission_{admission_limits(config_), [this] {
+                                           const net::LoopLoad load = loop_load_.load();
+                                           return conversation::LoopLoadSample{load.lag, load.busy};
+                                         }};
   asio::io_context io_{1};
   asio::thread_pool db_pool_;
   asio::thread_pool blocking_pool_;  // FAISS searches and index builds
@@ -536,10 +542,6 @@ class Daemon {
       conversation::HangupFinaliserOptions{std::chrono::milliseconds(config_.freeswitch.hangup_grace_ms)}};
   conversation::ChatService chat_;
   net::LoopLoadMonitor loop_load_{io_.get_executor()};
-  conversation::CallAdmission admission_{admission_limits(config_), [this] {
-                                           const net::LoopLoad load = loop_load_.load();
-                                           return conversation::LoopLoadSample{load.lag, load.busy};
-                                         }};
   net::Router router_;
   std::unique_ptr<net::HttpServer> server_;
   std::chrono::steady_clock::time_point started_;
