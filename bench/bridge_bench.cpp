@@ -528,6 +528,13 @@ int main(int argc, char** argv) {
   samples.hang_up = true;
   generator.join();
   std::this_thread::sleep_for(std::chrono::seconds(2));  // sessions finalise (call rows, figures)
+  // guarded: every session gives its place back before the io_context (and the admission) go.
+  for (int i = 0; i < 100; ++i) {
+    std::size_t active = 0;
+    on_io_thread([&] { active = admission.active(); });
+    if (active == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   io.stop();
   daemon.join();
   provider_io.stop();
@@ -537,8 +544,8 @@ int main(int argc, char** argv) {
   // Per call: the calls that were admitted and ran (all of them unless guarded).
   const int admitted = samples.connected.load();
   const double frames_expected = static_cast<double>(admitted) * static_cast<double>(seconds.count()) * 50.0;
-  std::printf("%d calls connected in %.1f s; measured over a steady %lld s window after that\n", calls,
-              ramp_s, static_cast<long long>(seconds.count()));
+  std::printf("%d calls %s in %.1f s; measured over a steady %lld s window after that\n", calls,
+              guarded ? "dialled" : "connected", ramp_s, static_cast<long long>(seconds.count()));
   std::printf(
       "%d calls × %lld s, %d kHz mono, 20 ms frames, %s agent; %ld cores shared by the load generator%s\n",
       calls, static_cast<long long>(seconds.count()), samples.sample_rate / 1000,

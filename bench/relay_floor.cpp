@@ -25,6 +25,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -95,6 +96,10 @@ struct Call {
 int main(int argc, char** argv) {
   const int calls = argc > 1 ? std::atoi(argv[1]) : 300;
   const int seconds = argc > 2 ? std::atoi(argv[2]) : 10;
+  if (calls < 1 || seconds < 1) {
+    std::fprintf(stderr, "usage: bench_relay_floor [calls >= 1] [seconds >= 1]\n");
+    return 2;
+  }
 
   int listener = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};

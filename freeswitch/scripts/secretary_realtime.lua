@@ -51,10 +51,17 @@ end
 -- +OK before it connects, so these are the only way to learn that nobody will speak to the caller.
 local STREAM_EVENTS = { 'mod_audio_stream::connect', 'mod_audio_stream::error', 'mod_audio_stream::disconnect' }
 
-local function stream_events()
-  if type(freeswitch.EventConsumer) ~= 'function' then return nil end
-  local ok, consumer = pcall(freeswitch.EventConsumer, 'CUSTOM', STREAM_EVENTS[1])
-  if not ok or not consumer then return nil end
+-- nil (and a warning) where mod_lua has no EventConsumer: the script then only learns of the end of the
+-- call from the channel itself, as it did before.
+local function stream_events(call)
+  local ok, consumer = false, nil
+  if freeswitch.EventConsumer ~= nil then -- a function or a callable table, by SWIG version
+    ok, consumer = pcall(freeswitch.EventConsumer, 'CUSTOM', STREAM_EVENTS[1])
+  end
+  if not ok or not consumer then
+    va.log(call, 'WARNING', 'no freeswitch.EventConsumer: a refused or dropped stream goes unnoticed')
+    return nil
+  end
   for i = 2, #STREAM_EVENTS do consumer:bind('CUSTOM', STREAM_EVENTS[i]) end
   return consumer
 end
@@ -89,7 +96,7 @@ local function main()
     ['X-Api-Key'] = call.cfg.token,
     ['X-Domain-UUID'] = call.domain_uuid,
   }))
-  local consumer = stream_events() -- before the start, so no event is missed
+  local consumer = stream_events(call) -- before the start, so no event is missed
   local api = freeswitch.API()
   local reply = api:executeString('uuid_audio_stream ' .. start_args(call)) or ''
   if not reply:match('^%+OK') then
@@ -99,7 +106,11 @@ local function main()
 
   -- Keep the channel (and this thread) alive. session:sleep still lets the daemon's uuid_broadcast
   -- play; ready() turns false when the daemon transfers the call or anyone hangs up.
-  local closed_at -- ms of sleep since the daemon closed the stream normally
+  -- A poll of 0 would spin on the channel's thread and never let the grace run out.
+  local poll_ms = math.max(20, tonumber(call.cfg.stream_poll_ms) or 200)
+  local grace_ms = math.max(0, tonumber(call.cfg.stream_closed_grace_ms) or 3000)
+  local closed_at -- ms slept when the daemon closed the stream normally
+  local stopped = false
   local slept = 0
   while session:ready() do
     local kind, body = next_event(call, consumer)
@@ -117,19 +128,24 @@ local function main()
         return fallback(call, string.format('the daemon closed the stream (%s %s)', tostring(m.code),
           tostring(m.reason or '')))
       end
-      closed_at = closed_at or slept
-    elseif kind == nil then
-      if closed_at and slept - closed_at >= call.cfg.stream_closed_grace_ms then
+      -- The daemon is done with this call: detach the module at once, so it cannot reconnect and open a
+      -- second session while the transfer or hangup reaches the channel.
+      if not closed_at then
+        closed_at = slept
         stop_stream(api, call)
+        stopped = true
+      end
+    elseif kind == nil then
+      if closed_at and slept - closed_at >= grace_ms then
         return fallback(call, 'the daemon ended the stream but the call is still here')
       end
-      session:sleep(call.cfg.stream_poll_ms)
-      slept = slept + call.cfg.stream_poll_ms
+      session:sleep(poll_ms)
+      slept = slept + poll_ms
     end
   end
 
   -- Stop listening once the call leaves us (a transferred caller talks to a person now).
-  stop_stream(api, call)
+  if not stopped then stop_stream(api, call) end
   va.log(call, 'INFO', 'stream stopped')
 end
 

@@ -43,7 +43,7 @@ net::HttpResponse admission_refusal(const conversation::CallAdmission& admission
                                     conversation::AdmissionRefusal why, std::optional<std::size_t> cap) {
   const bool tenant = why == conversation::AdmissionRefusal::domain_full;
   net::HttpResponse response =
-      refusal(tenant ? Errc::rate_limited : Errc::unavailable, admission.explain(why, cap));
+      refusal(tenant ? Errc::rate_limited : Errc::unavailable, admission.client_message(why, cap));
   response.headers.set("Retry-After", "1");
   return response;
 }
@@ -72,9 +72,21 @@ awaitable<std::optional<net::HttpResponse>> check_upgrade(Deps d, net::HttpReque
   Result<audio::StreamMetadata> meta = handshake_metadata(request, reason);
   if (!meta) co_return refusal(static_cast<Errc>(meta.error().value()), reason);
   if (meta->domain_uuid.empty()) {
-    // The tenant will come with the metadata frame: only the token now.
+    // The tenant will come with the metadata frame: only the token now, and the limits that do not
+    // depend on the tenant (the domain's own is checked once the frame names it).
     TenantGuard::TokenCheck checked = co_await d->guard.authenticate(request, store::TokenScope::call);
     if (checked.rejection) co_return std::move(checked.rejection);
+    if (d->admission != nullptr) {
+      const conversation::AdmissionRefusal why = d->admission->check(std::string(), std::nullopt);
+      if (why == conversation::AdmissionRefusal::process_full ||
+          why == conversation::AdmissionRefusal::overloaded) {
+        count_refusal(d, why);
+        module_logger("bridge")->warn("{} realtime call refused: {}",
+                                      LogContext{request.request_id, "", meta->call_uuid},
+                                      d->admission->explain(why, std::nullopt));
+        co_return admission_refusal(*d->admission, why, std::nullopt);
+      }
+    }
     if (checked.token->domain_uuid) request.path_params[kTokenDomain] = *checked.token->domain_uuid;
     co_return std::nullopt;
   }
@@ -182,9 +194,10 @@ awaitable<void> stream(Deps d, net::HttpRequest& request, net::WebSocket& socket
     place = d->admission->admit(domain_uuid, cap, why);
     if (!place) {
       count_refusal(d, why);
-      const std::string explained = d->admission->explain(why, cap);
-      log->warn("{} realtime call refused: {}", ctx, explained);
-      co_await socket.close(kTryAgainLater, explained.substr(0, 120));
+      log->warn("{} realtime call refused: {}",
+                LogContext{request.request_id, domain_uuid, handshake->call_uuid},
+                d->admission->explain(why, cap));
+      co_await socket.close(kTryAgainLater, d->admission->client_message(why, cap).substr(0, 120));
       co_return;
     }
   }

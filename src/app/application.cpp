@@ -497,7 +497,7 @@ class Daemon {
   RunOptions options_;
   std::shared_ptr<spdlog::logger> log_;
   // Before io_: a session coroutine still suspended at exit gives its place back when io_ destroys it.
-  // Only check() and admit() read the load monitor, and they run on the io thread while it lives.
+  // Only check(), admit() and explain() read the load monitor, on the io thread while it lives.
   conversation::CallAdmission admission_{admission_limits(config_), [this] {
                                            const net::LoopLoad load = loop_load_.load();
                                            return conversation::LoopLoadSample{load.lag, load.busy};

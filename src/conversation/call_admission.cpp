@@ -1,5 +1,6 @@
 #include "ivr/conversation/call_admission.hpp"
 
+#include <cassert>
 #include <utility>
 
 #include <fmt/chrono.h>
@@ -86,16 +87,25 @@ std::string CallAdmission::explain(AdmissionRefusal refusal, std::optional<std::
   return "refused";
 }
 
+std::string CallAdmission::client_message(AdmissionRefusal refusal,
+                                          std::optional<std::size_t> domain_cap) const {
+  if (refusal == AdmissionRefusal::domain_full) {
+    return fmt::format("this domain runs its maximum of {} realtime calls", cap_for(domain_cap));
+  }
+  return "this server takes no more realtime calls now; try again later";
+}
+
 std::size_t CallAdmission::active(const std::string& domain) const {
   auto it = per_domain_.find(domain);
   return it == per_domain_.end() ? 0 : it->second;
 }
 
 void CallAdmission::release(const std::string& domain) {
-  if (active_ > 0) --active_;
+  // A place is given back once (Place is move-only and empties itself): both counts hold it.
   auto it = per_domain_.find(domain);
-  if (it == per_domain_.end()) return;
-  if (--it->second == 0) per_domain_.erase(it);
+  assert(active_ > 0 && it != per_domain_.end() && it->second > 0);
+  if (active_ > 0) --active_;
+  if (it != per_domain_.end() && --it->second == 0) per_domain_.erase(it);
 }
 
 }  // namespace ivr::conversation

@@ -18,11 +18,23 @@ std::chrono::nanoseconds thread_cpu_time() {
   return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
 
-// Weight of each new sample: 1/4. A single 100 ms stall reads 25 ms, then fades; a loop that stays late
-// or busy converges on its figure within a few periods.
-constexpr double kWeight = 0.25;
+constexpr double kWeight = 0.25;  // of each new sample (see LoopLoadEstimator)
 
 }  // namespace
+
+void LoopLoadEstimator::add(std::chrono::microseconds late, std::chrono::nanoseconds ran,
+                            std::chrono::nanoseconds wall) {
+  const double late_us = std::max(static_cast<double>(late.count()), 0.0);
+  lag_us_ = lag_us_ * (1 - kWeight) + late_us * kWeight;
+  if (wall.count() > 0) {
+    const double share = static_cast<double>(ran.count()) / static_cast<double>(wall.count());
+    busy_ = busy_ * (1 - kWeight) + std::clamp(share, 0.0, 1.0) * kWeight;
+  }
+}
+
+LoopLoad LoopLoadEstimator::value() const {
+  return {std::chrono::microseconds(static_cast<std::int64_t>(lag_us_)), busy_};
+}
 
 struct LoopLoadMonitor::State : std::enable_shared_from_this<State> {
   State(boost::asio::any_io_executor executor, std::chrono::milliseconds period)
@@ -41,15 +53,13 @@ struct LoopLoadMonitor::State : std::enable_shared_from_this<State> {
   void sample() {
     const auto now = std::chrono::steady_clock::now();
     const auto cpu = thread_cpu_time();
-    const double late = std::chrono::duration<double, std::micro>(now - due).count();
-    const double wall = std::chrono::duration<double>(now - last_wall).count();
-    const double ran = std::chrono::duration<double>(cpu - last_cpu).count();
+    estimator.add(std::chrono::duration_cast<std::chrono::microseconds>(now - due), cpu - last_cpu,
+                  now - last_wall);
     last_wall = now;
     last_cpu = cpu;
-    lag_us = lag_us * (1 - kWeight) + std::max(late, 0.0) * kWeight;
-    if (wall > 0) busy = busy * (1 - kWeight) + std::clamp(ran / wall, 0.0, 1.0) * kWeight;
-    published_lag_us.store(static_cast<std::int64_t>(lag_us), std::memory_order_relaxed);
-    published_busy.store(busy, std::memory_order_relaxed);
+    const LoopLoad load = estimator.value();
+    published_lag_us.store(load.lag.count(), std::memory_order_relaxed);
+    published_busy.store(load.busy, std::memory_order_relaxed);
   }
 
   boost::asio::steady_timer timer;
@@ -57,10 +67,10 @@ struct LoopLoadMonitor::State : std::enable_shared_from_this<State> {
   std::chrono::steady_clock::time_point due;
   std::chrono::steady_clock::time_point last_wall;
   std::chrono::nanoseconds last_cpu{0};
-  double lag_us = 0, busy = 0;  // io thread only
+  LoopLoadEstimator estimator;  // io thread only
   std::atomic<std::int64_t> published_lag_us{0};
   std::atomic<double> published_busy{0};
-  bool running = false;
+  std::atomic<bool> running{false};
 };
 
 LoopLoadMonitor::LoopLoadMonitor(boost::asio::any_io_executor executor, std::chrono::milliseconds period)

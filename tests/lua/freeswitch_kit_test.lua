@@ -350,6 +350,31 @@ function cases.realtime_stream_failures()
   realtime_failure('closed but still here', function(u, n)
     if n == 2 then F.fire('mod_audio_stream::disconnect', u, '{"status":"disconnected","message":{"code":1000}}') end
   end, 7, { voice_ai_stream_closed_grace_ms = '1000' })
+  check_eq('closed but still here: the stream stopped once, at the close', 2, #F.find('api'))
+  -- A poll interval of 0 from a channel variable must not spin: it is raised to 20 ms.
+  realtime_failure('poll of 0', function(u, n)
+    if n == 2 then F.fire('mod_audio_stream::disconnect', u, '{"status":"disconnected","message":{"code":1000}}') end
+  end, 52, { voice_ai_stream_closed_grace_ms = '1000', voice_ai_stream_poll_ms = '0' })
+end
+
+-- A mod_lua without EventConsumer: the script still runs the call to its end, and says what it cannot see.
+function cases.realtime_without_event_consumer()
+  F.reset()
+  local saved = freeswitch.EventConsumer
+  freeswitch.EventConsumer = nil
+  local call_uuid = uuid()
+  local sess = F.new_session({ vars = channel(call_uuid), on_sleep = function(s, n)
+    if n == 2 then s.alive = false end
+  end })
+  local ok, err = F.run(kit .. 'secretary_realtime.lua', sess, { env.SECRETARY })
+  freeswitch.EventConsumer = saved
+  check('no EventConsumer: the script ran without error', ok, err)
+  check_eq('no EventConsumer: kept alive until the call left', 2, sess.sleeps)
+  local warned = false
+  for _, e in ipairs(F.find('log')) do
+    if e.message:find('EventConsumer') then warned = true end
+  end
+  check('no EventConsumer: a warning says so', warned)
 end
 
 -- mod_audio_stream missing or refusing: fallback prompt and transfer, never silence.
@@ -389,7 +414,7 @@ F.install()
 local wanted = { ... }
 if #wanted == 0 then
   wanted = { 'json_codec', 'turn_call', 'no_speech', 'caller_hangs_up', 'daemon_error_mid_call', 'daemon_down',
-    'daemon_slow', 'realtime', 'realtime_stream_failures', 'realtime_no_module' }
+    'daemon_slow', 'realtime', 'realtime_stream_failures', 'realtime_without_event_consumer', 'realtime_no_module' }
 end
 for _, name in ipairs(wanted) do
   print('--- ' .. name)

@@ -34,9 +34,11 @@ struct StreamDependencies {
   telephony::EslNodeRegistry* nodes = nullptr;  // null: no Event Socket configured
   int default_sample_rate = 16'000;             // when neither URL nor metadata say (`mono 16k` in our Lua)
   std::size_t max_early_frames = 50;            // audio kept while waiting for the metadata frame (1 s)
-  // Over a limit, the handshake is refused (503 full or overloaded, 429 the domain's cap; Retry-After) or,
-  // when the tenant comes only with the metadata frame, the socket is closed with 1013 (try again
-  // later). Null: no limits.
+  // Over a limit, the handshake is refused (503 full or overloaded, 429 the domain's cap; Retry-After).
+  // The place itself is taken once the tenant is certain (after the metadata frame, if it is needed):
+  // a call that loses it there (another call took the last place, the load crossed the limit in
+  // between, or the domain named only by the frame is at its cap) is closed with 1013 (try again later).
+  // Null: no limits.
   conversation::CallAdmission* admission = nullptr;
 };
 

@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 namespace ivr::conversation {
 
@@ -80,8 +81,10 @@ class CallAdmission {
   // Takes a place, or returns an empty one and says why in `refusal`.
   Place admit(const std::string& domain, std::optional<std::size_t> domain_cap, AdmissionRefusal& refusal);
 
-  // A sentence for the refused handshake or close frame: which limit, at what count.
+  // For the log: which limit, at what count or load.
   std::string explain(AdmissionRefusal refusal, std::optional<std::size_t> domain_cap) const;
+  // For the refused client (error body, close reason): what it can act on, without the server's figures.
+  std::string client_message(AdmissionRefusal refusal, std::optional<std::size_t> domain_cap) const;
 
   std::size_t active() const { return active_; }
   std::size_t active(const std::string& domain) const;

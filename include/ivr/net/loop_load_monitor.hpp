@@ -22,6 +22,20 @@ struct LoopLoad {
   double busy = 0;  // 0..1
 };
 
+// The arithmetic, without clocks (sans-I/O): each sample is how late the timer fired and how long the
+// thread ran over how much wall time since the last one. Each new sample weighs 1/4: a single 100 ms
+// stall reads 25 ms, then fades; a loop that stays late or busy converges on its figure within a few
+// samples.
+class LoopLoadEstimator {
+ public:
+  void add(std::chrono::microseconds late, std::chrono::nanoseconds ran, std::chrono::nanoseconds wall);
+  LoopLoad value() const;
+
+ private:
+  double lag_us_ = 0;
+  double busy_ = 0;
+};
+
 class LoopLoadMonitor {
  public:
   explicit LoopLoadMonitor(boost::asio::any_io_executor executor,
@@ -30,8 +44,9 @@ class LoopLoadMonitor {
   LoopLoadMonitor(const LoopLoadMonitor&) = delete;
   LoopLoadMonitor& operator=(const LoopLoadMonitor&) = delete;
 
-  // start() begins measuring on the io thread (from any thread). stop() cancels the timer; the figures
-  // keep their last values.
+  // Call both on the io thread, or while it is not running (before run(), after it returned). start()
+  // takes its first CPU reading on the io thread. stop() cancels the timer; the figures keep their last
+  // values.
   void start();
   void stop();
 
