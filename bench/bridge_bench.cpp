@@ -56,6 +56,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "bench_threads.hpp"
 #include "ivr/api/stream_routes.hpp"
 #include "ivr/api/tenant_guard.hpp"
 #include "ivr/conversation/call_admission.hpp"
@@ -316,23 +317,6 @@ std::size_t rss_kib() {
   return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) / 1024;
 }
 
-// The daemon's io thread gets a core of its own, the load generator and the provider share the other (on
-// a machine with at least two): as in production, where the daemon does not share its core with the
-// calls' far ends, and the figures stop depending on how the scheduler interleaves three busy threads.
-void pin_to_cpu(int cpu) {
-  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -407,7 +391,7 @@ int main(int argc, char** argv) {
   bench::EchoRealtimeProvider provider(provider_io, agent_kind == "openai-g711");
   std::thread provider_thread([&] {
     pthread_setname_np(pthread_self(), "provider");
-    pin_to_cpu(1);
+    bench::pin_to_cpu(1);
     auto guard_work = asio::make_work_guard(provider_io);
     provider_io.run();
   });
@@ -462,7 +446,7 @@ int main(int argc, char** argv) {
   double cpu_start = 0, cpu_end = 0;
   std::thread daemon([&] {
     pthread_setname_np(pthread_self(), "daemon-io");  // for perf --comm
-    pin_to_cpu(0);
+    bench::pin_to_cpu(0);
     auto guard_work = asio::make_work_guard(io);
     io.run();
   });
@@ -494,7 +478,7 @@ int main(int argc, char** argv) {
   const auto load_started = Clock::now();
   std::thread generator([&] {
     pthread_setname_np(pthread_self(), "load-gen");
-    pin_to_cpu(1);
+    bench::pin_to_cpu(1);
     load.run();
   });
 
@@ -513,7 +497,7 @@ int main(int argc, char** argv) {
     done.get_future().wait();
   };
   const std::uint64_t sent_before = samples.frames_sent;
-  on_io_thread([&] { cpu_start = thread_cpu_seconds(); });
+  on_io_thread([&] { cpu_start = bench::thread_cpu_seconds(); });
   samples.window_opened_ns = now_ns();
   samples.measuring = true;
   std::size_t rss_peak = 0;
@@ -522,7 +506,7 @@ int main(int argc, char** argv) {
     rss_peak = std::max(rss_peak, rss_kib());
   }
   samples.measuring = false;
-  on_io_thread([&] { cpu_end = thread_cpu_seconds(); });
+  on_io_thread([&] { cpu_end = bench::thread_cpu_seconds(); });
   const ivr::net::LoopLoad load_at_end = loop_load.load();
   const std::uint64_t sent_in_window = samples.frames_sent - sent_before;
   samples.hang_up = true;

@@ -12,7 +12,6 @@
 // usage: bench_relay_floor [calls=300] [seconds=10]
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,13 +20,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
+
+#include "bench_threads.hpp"
 
 namespace {
 
@@ -36,19 +35,6 @@ constexpr std::size_t kAppendBytes = 1340;      // 20 ms of 24 kHz pcm16 in base
 constexpr std::size_t kDeltaBytes = 1330;       // the provider's audio delta for 20 ms
 constexpr std::size_t kChunkBytes = 960;        // a streamAudio JSON with 20 ms of 16 kHz base64
 constexpr auto kFrame = std::chrono::milliseconds(20);
-
-void pin_to_cpu(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  sched_setaffinity(0, sizeof set, &set);
-}
-
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
 
 void check(bool ok, const char* what) {
   if (!ok) {
@@ -122,7 +108,7 @@ int main(int argc, char** argv) {
   long relayed_in_window = 0;
 
   std::thread relay([&] {
-    pin_to_cpu(0);
+    bench::pin_to_cpu(0);
     int epoll = epoll_create1(0);
     for (std::size_t i = 0; i < all.size(); ++i) {
       epoll_event in{EPOLLIN, {.u64 = i * 2}};
@@ -143,10 +129,10 @@ int main(int argc, char** argv) {
       auto now = std::chrono::steady_clock::now();
       if (!in_window && now >= window_start) {
         in_window = true;
-        cpu_start = thread_cpu_seconds();
+        cpu_start = bench::thread_cpu_seconds();
         at_start = relayed;
       } else if (in_window && now >= window_end) {
-        relay_cpu = thread_cpu_seconds() - cpu_start;
+        relay_cpu = bench::thread_cpu_seconds() - cpu_start;
         relayed_in_window = relayed - at_start;
         stop = true;
         break;
@@ -177,7 +163,7 @@ int main(int argc, char** argv) {
 
   // The peers: every call's caller sends a frame every 20 ms (calls spread over the 20 ms), the
   // provider answers each append with a delta, and the caller drains its chunks.
-  pin_to_cpu(1);
+  bench::pin_to_cpu(1);
   int epoll = epoll_create1(0);
   for (std::size_t i = 0; i < all.size(); ++i) {
     epoll_event provider{EPOLLIN, {.u64 = i * 2}};

@@ -37,23 +37,34 @@ std::optional<std::size_t> domain_cap(const store::Domain& domain) {
   return static_cast<std::size_t>(*domain.max_realtime_calls);
 }
 
-// A domain at its own cap is the client's limit (429); a full or saturated server is ours (503). Either
-// way FreeSWITCH gets a plain HTTP refusal (mod_audio_stream::error) and the caller goes to a person.
-net::HttpResponse admission_refusal(const conversation::CallAdmission& admission,
-                                    conversation::AdmissionRefusal why, std::optional<std::size_t> cap) {
-  const bool tenant = why == conversation::AdmissionRefusal::domain_full;
-  net::HttpResponse response =
-      refusal(tenant ? Errc::rate_limited : Errc::unavailable, admission.client_message(why, cap));
-  response.headers.set("Retry-After", "1");
-  return response;
+// Counts and logs a refused call (the figures go to the log; the client gets client_message()).
+void note_refusal(const Deps& d, const LogContext& ctx, conversation::AdmissionRefusal why,
+                  std::optional<std::size_t> cap) {
+  if (d->session.metrics != nullptr) {
+    d->session.metrics
+        ->counter("ivr_realtime_calls_refused_total", "Realtime calls refused by admission, by limit",
+                  {{"reason", std::string(conversation::to_string(why))}})
+        .inc();
+  }
+  module_logger("bridge")->warn("{} realtime call refused: {}", ctx, d->admission->explain(why, cap));
 }
 
-void count_refusal(const Deps& d, conversation::AdmissionRefusal why) {
-  if (d->session.metrics == nullptr) return;
-  d->session.metrics
-      ->counter("ivr_realtime_calls_refused_total", "Realtime calls refused by admission, by limit",
-                {{"reason", std::string(conversation::to_string(why))}})
-      .inc();
+// The handshake's check (nothing is taken: the handler takes the place). A domain at its own cap is the
+// client's limit (429); a full or saturated server is ours (503). Either way FreeSWITCH gets a plain HTTP
+// refusal (mod_audio_stream::error) and the caller goes to a person. `domain` empty: the tenant is not
+// known yet, so only the limits that do not depend on it can refuse.
+std::optional<net::HttpResponse> refuse_if_no_room(const Deps& d, const LogContext& ctx,
+                                                   const std::string& domain,
+                                                   std::optional<std::size_t> cap) {
+  if (d->admission == nullptr) return std::nullopt;
+  const conversation::AdmissionRefusal why = d->admission->check(domain, cap);
+  if (why == conversation::AdmissionRefusal::none) return std::nullopt;
+  note_refusal(d, ctx, why, cap);
+  const bool tenant = why == conversation::AdmissionRefusal::domain_full;
+  net::HttpResponse response =
+      refusal(tenant ? Errc::rate_limited : Errc::unavailable, d->admission->client_message(why, cap));
+  response.headers.set("Retry-After", "1");
+  return response;
 }
 
 // URL + handshake headers, merged (the metadata frame, if any, comes later).
@@ -76,17 +87,8 @@ awaitable<std::optional<net::HttpResponse>> check_upgrade(Deps d, net::HttpReque
     // depend on the tenant (the domain's own is checked once the frame names it).
     TenantGuard::TokenCheck checked = co_await d->guard.authenticate(request, store::TokenScope::call);
     if (checked.rejection) co_return std::move(checked.rejection);
-    if (d->admission != nullptr) {
-      const conversation::AdmissionRefusal why = d->admission->check(std::string(), std::nullopt);
-      if (why == conversation::AdmissionRefusal::process_full ||
-          why == conversation::AdmissionRefusal::overloaded) {
-        count_refusal(d, why);
-        module_logger("bridge")->warn("{} realtime call refused: {}",
-                                      LogContext{request.request_id, "", meta->call_uuid},
-                                      d->admission->explain(why, std::nullopt));
-        co_return admission_refusal(*d->admission, why, std::nullopt);
-      }
-    }
+    const LogContext ctx{request.request_id, "", meta->call_uuid};
+    if (auto no_room = refuse_if_no_room(d, ctx, "", std::nullopt)) co_return std::move(no_room);
     if (checked.token->domain_uuid) request.path_params[kTokenDomain] = *checked.token->domain_uuid;
     co_return std::nullopt;
   }
@@ -94,16 +96,8 @@ awaitable<std::optional<net::HttpResponse>> check_upgrade(Deps d, net::HttpReque
   AuthOutcome outcome = co_await d->guard.admit(request, store::TokenScope::call);
   if (outcome.rejection) co_return std::move(outcome.rejection);
   const store::Domain& domain = outcome.request->domain;
-  if (d->admission != nullptr) {
-    const conversation::AdmissionRefusal why = d->admission->check(domain.uuid, domain_cap(domain));
-    if (why != conversation::AdmissionRefusal::none) {
-      count_refusal(d, why);
-      module_logger("bridge")->warn("{} realtime call refused: {}",
-                                    LogContext{request.request_id, domain.uuid, meta->call_uuid},
-                                    d->admission->explain(why, domain_cap(domain)));
-      co_return admission_refusal(*d->admission, why, domain_cap(domain));
-    }
-  }
+  const LogContext ctx{request.request_id, domain.uuid, meta->call_uuid};
+  if (auto no_room = refuse_if_no_room(d, ctx, domain.uuid, domain_cap(domain))) co_return std::move(no_room);
   request.path_params[kAdmittedDomain] = domain.uuid;
   request.path_params[kAdmittedDomainName] = domain.name;
   if (domain.max_realtime_calls)
@@ -193,10 +187,7 @@ awaitable<void> stream(Deps d, net::HttpRequest& request, net::WebSocket& socket
     conversation::AdmissionRefusal why = conversation::AdmissionRefusal::none;
     place = d->admission->admit(domain_uuid, cap, why);
     if (!place) {
-      count_refusal(d, why);
-      log->warn("{} realtime call refused: {}",
-                LogContext{request.request_id, domain_uuid, handshake->call_uuid},
-                d->admission->explain(why, cap));
+      note_refusal(d, LogContext{request.request_id, domain_uuid, handshake->call_uuid}, why, cap);
       co_await socket.close(kTryAgainLater, d->admission->client_message(why, cap).substr(0, 120));
       co_return;
     }

@@ -14,6 +14,7 @@
 #include <faiss/impl/HNSW.h>
 #include <faiss/impl/IDSelector.h>
 
+#include "ivr/core/logging.hpp"
 #include "simd_dot.hpp"
 
 namespace ivr::rag {
@@ -290,11 +291,14 @@ class VectorIndex::Impl {
       if (options_.rebuild_hook) options_.rebuild_hook();
       fresh = make_index(to_hnsw);
       if (!kept.empty()) fresh->add(static_cast<faiss::Index::idx_t>(kept.size()), vectors.data());
-    } catch (...) {
-      // Out of memory, most likely: the old index stays, and a later add or removal may try again.
+    } catch (const std::exception& e) {
+      // Out of memory, most likely. The change that triggered the rebuild is already in the old index,
+      // which stays and serves; a later add or removal tries again. Nothing to report to the caller.
+      module_logger("rag")->warn("knowledge index rebuild ({} vectors, {}) failed, the old index stays: {}",
+                                 kept.size(), to_hnsw ? "hnsw" : "flat", e.what());
       lock.lock();
       rebuilding_ = false;
-      throw;
+      return;
     }
     vectors = std::vector<float>();
 

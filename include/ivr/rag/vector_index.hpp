@@ -32,7 +32,8 @@ struct VectorIndexOptions {
   int hnsw_m = 32;                      // graph degree: recall vs memory
   int hnsw_ef_construction = 80;
   int hnsw_ef_search = 96;  // recall vs latency at search time
-  // Tests: runs on the rebuilding thread when a rebuild starts, outside the index's lock.
+  // Tests: runs on the rebuilding thread when a rebuild starts, outside the index's lock. An exception
+  // from it fails that rebuild as running out of memory would.
   std::function<void()> rebuild_hook{};
 };
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <future>
+#include <new>
 #include <random>
 #include <set>
 #include <string>
@@ -255,6 +256,35 @@ TEST(VectorIndexTest, SearchesAddsAndRemovalsGoOnWhileTheGraphIsBuilt) {
   const auto hits = index.search(crossing[7], 1);
   ASSERT_EQ(hits.size(), 1u);
   EXPECT_EQ(hits[0].chunk_id, 207);
+}
+
+// A rebuild that fails (out of memory) costs nothing but the rebuild: the add that triggered it stands,
+// the old index serves, and the next change tries again.
+TEST(VectorIndexTest, AFailedRebuildKeepsTheOldIndexAndIsTriedAgain) {
+  const int dim = 16;
+  int attempts = 0;
+  VectorIndexOptions options{.dimension = dim, .hnsw_threshold = 100};
+  options.rebuild_hook = [&] {
+    if (++attempts == 1) throw std::bad_alloc();
+  };
+  VectorIndex index(options);
+  const auto first = random_vectors(120, dim, 21);
+  EXPECT_EQ(index.add(as_indexed(first, 1, "first")), first.size());  // crosses the threshold: fails
+  EXPECT_EQ(attempts, 1);
+  EXPECT_FALSE(index.is_hnsw());
+  EXPECT_EQ(index.size(), first.size());
+  auto hits = index.search(first[9], 1);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].chunk_id, 10);
+
+  const auto more = random_vectors(5, dim, 22);
+  index.add(as_indexed(more, 500, "more"));  // the next change: built this time
+  EXPECT_EQ(attempts, 2);
+  EXPECT_TRUE(index.is_hnsw());
+  EXPECT_EQ(index.size(), first.size() + more.size());
+  hits = index.search(more[2], 1);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].chunk_id, 502);
 }
 
 TEST(VectorIndexTest, MemoryGrowsWithTheVectorsHeld) {
